@@ -1,0 +1,61 @@
+//! `ispeed demo`: a measurement against a server started in this process on loopback,
+//! behind an emulated mobile link. Works on a machine with no network at all.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use clap::Args;
+use ispeed_core::{MeasureRequest, StaticPlatform, Transport};
+use ispeed_server::{LinkProfile, ServerConfig};
+
+use super::measure::{MeasureOptions, print_result, run_measurement};
+
+/// Arguments of `ispeed demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Emulated downlink rate, Mbit/s (a typical 4G cell by default).
+    #[arg(long, default_value_t = 40.0)]
+    pub down_mbps: f64,
+    /// Emulated uplink rate, Mbit/s.
+    #[arg(long, default_value_t = 15.0)]
+    pub up_mbps: f64,
+    /// Emulated round-trip time, ms.
+    #[arg(long, default_value_t = 40)]
+    pub rtt_ms: u64,
+    #[command(flatten)]
+    pub options: MeasureOptions,
+}
+
+/// `ispeed demo`.
+pub async fn run(args: DemoArgs) -> Result<(), String> {
+    for (name, r) in [("--down-mbps", args.down_mbps), ("--up-mbps", args.up_mbps)] {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(format!("{name} must be a positive rate, got {r}"));
+        }
+    }
+    let link = LinkProfile {
+        down_mbps: Some(args.down_mbps),
+        up_mbps: Some(args.up_mbps),
+        rtt_ms: args.rtt_ms,
+    };
+    let server = ispeed_server::spawn(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        ServerConfig::new(link),
+    )
+    .await
+    .map_err(|e| format!("cannot start the demo server on loopback: {e}"))?;
+    if !args.options.json {
+        eprintln!(
+            "demo: server on {} emulating {} Mbit/s down, {} Mbit/s up, {} ms RTT; any network allowed",
+            server.url(),
+            args.down_mbps,
+            args.up_mbps,
+            args.rtt_ms
+        );
+    }
+    let mut request = MeasureRequest::new(server.url());
+    request.config = args.options.config()?;
+    let platform = StaticPlatform::new(Transport::Loopback);
+    let result = run_measurement(request, &platform, args.options.json).await;
+    server.stop().await;
+    print_result(&result?, args.options.json)
+}

@@ -1,0 +1,109 @@
+//! `ispeed measure`: one measurement against a server.
+
+use std::time::Duration;
+
+use clap::Args;
+use ispeed_core::measure::{ProgressListener, Silent};
+use ispeed_core::protocol::ProtocolKind;
+use ispeed_core::{MeasureConfig, MeasureRequest, MeasurementResult, Platform, SystemClock};
+use tokio_util::sync::CancellationToken;
+
+use crate::emitter;
+
+/// Options shared by `measure` and `demo`: how to measure and how to show it.
+#[derive(Debug, Clone, Args)]
+pub struct MeasureOptions {
+    /// Print only the result document (JSON) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Parallel TCP streams for download and upload (1-16).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub streams: Option<u8>,
+    /// Time budget of each transfer phase, seconds.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+    /// Byte budget of each transfer phase, megabytes (10^6 bytes).
+    #[arg(long)]
+    pub max_mbytes: Option<f64>,
+}
+
+impl MeasureOptions {
+    /// The engine configuration these options describe.
+    pub fn config(&self) -> Result<MeasureConfig, String> {
+        let mut c = MeasureConfig::default();
+        if let Some(s) = self.streams {
+            c = c.with_streams(s);
+        }
+        if let Some(s) = self.max_seconds {
+            let d = Duration::try_from_secs_f64(s)
+                .map_err(|_| format!("--max-seconds must be a positive number, got {s}"))?;
+            c = c.with_max_duration(d);
+        }
+        if let Some(m) = self.max_mbytes {
+            if !(m.is_finite() && m > 0.0) {
+                return Err(format!("--max-mbytes must be a positive number, got {m}"));
+            }
+            c = c.with_max_bytes((m * 1e6) as u64);
+        }
+        Ok(c)
+    }
+}
+
+/// Arguments of `ispeed measure`.
+#[derive(Debug, Clone, Args)]
+pub struct MeasureArgs {
+    /// Base URL of the measurement server, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub server: String,
+    /// Protocol the server speaks.
+    #[arg(long, default_value = "ispeed")]
+    pub protocol: ProtocolKind,
+    #[command(flatten)]
+    pub options: MeasureOptions,
+}
+
+/// Runs one measurement with progress on stderr, cancelled by Ctrl-C.
+pub async fn run_measurement(
+    request: MeasureRequest,
+    platform: &dyn Platform,
+    json: bool,
+) -> Result<MeasurementResult, String> {
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let listener: Box<dyn ProgressListener> = if json {
+        Box::new(Silent)
+    } else {
+        Box::new(emitter::Human::new(&request.config))
+    };
+    let result =
+        ispeed_core::measure(&request, platform, &SystemClock, listener.as_ref(), &cancel).await;
+    drop(listener);
+    watcher.abort();
+    result.map_err(|e| e.to_string())
+}
+
+/// Prints a finished result: the document alone with `json`, else a summary.
+pub fn print_result(result: &MeasurementResult, json: bool) -> Result<(), String> {
+    if json {
+        let doc = serde_json::to_string_pretty(result).map_err(|e| e.to_string())?;
+        println!("{doc}");
+    } else {
+        print!("{}", emitter::summary(result));
+    }
+    Ok(())
+}
+
+/// `ispeed measure`.
+pub async fn run(args: MeasureArgs) -> Result<(), String> {
+    let mut request = MeasureRequest::new(args.server.clone());
+    request.protocol = args.protocol;
+    request.config = args.options.config()?;
+    let platform = crate::platform::desktop(&args.server);
+    let result = run_measurement(request, platform.as_ref(), args.options.json).await?;
+    print_result(&result, args.options.json)
+}

@@ -1,0 +1,57 @@
+//! `ispeed`: the headless harness of the i-Speed measurement engine.
+
+mod cmd;
+mod emitter;
+mod platform;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Mobile broadband measurement: latency, download and upload over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "ispeed", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure latency, download and upload against a server.
+    Measure(cmd::measure::MeasureArgs),
+    /// Run the reference server (with optional link emulation) until Ctrl-C.
+    Serve(ispeed_server::ServeArgs),
+    /// Measure against a built-in server on loopback behind an emulated mobile link.
+    Demo(cmd::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ispeed: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Measure(args) => cmd::measure::run(args).await,
+            Command::Serve(args) => ispeed_server::run_from_args(&args)
+                .await
+                .map_err(|e| format!("server: {e}")),
+            Command::Demo(args) => cmd::demo::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ispeed: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The one error type of the core: every variant is something a person can act on,
+//! and carries a stable [`Error::code`] the apps translate into the user's language.
+
+use std::time::Duration;
+
+use crate::measure::Phase;
+
+/// Convenient alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop a measurement, a store or an upload.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server address cannot be used.
+    #[error("invalid server URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The address as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A setting is out of its allowed range.
+    #[error("invalid setting: {0}")]
+    Config(String),
+    /// Name resolution or routing failed: there is no path to the server.
+    #[error("cannot reach {host}: {detail}; check the network connection and the server address")]
+    Unreachable {
+        /// Host part of the server URL.
+        host: String,
+        /// What the operating system reported.
+        detail: String,
+    },
+    /// The host answered but nothing listens on that port.
+    #[error("connection to {host} was refused: the measurement server is not running there")]
+    ConnectionRefused {
+        /// Host and port of the server.
+        host: String,
+    },
+    /// A request got no answer in time.
+    #[error("the server did not answer within {} s during {phase}", .after.as_secs_f32())]
+    Timeout {
+        /// Phase that was waiting.
+        phase: Phase,
+        /// How long it waited.
+        after: Duration,
+    },
+    /// The server stopped sending (or accepting) data in the middle of a transfer.
+    #[error("the server stalled during {phase}: no data moved for {} s", .after.as_secs_f32())]
+    Stalled {
+        /// Phase that stalled.
+        phase: Phase,
+        /// How long nothing moved.
+        after: Duration,
+    },
+    /// The server answered with an HTTP error status.
+    #[error("the server answered HTTP {status} during {phase}: it cannot serve measurements now")]
+    HttpStatus {
+        /// Phase of the failed request.
+        phase: Phase,
+        /// HTTP status code.
+        status: u16,
+    },
+    /// The server answered something that is not what the protocol expects
+    /// (a captive portal page, a compressed body, malformed progress reports, ...).
+    #[error("the server's answer during {phase} is not a measurement response: {detail}")]
+    Protocol {
+        /// Phase of the bad answer.
+        phase: Phase,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The connection broke in the middle of a transfer.
+    #[error("the connection broke during {phase}: {detail}")]
+    ConnectionLost {
+        /// Phase that was running.
+        phase: Phase,
+        /// What the transport reported.
+        detail: String,
+    },
+    /// The user (or the app) cancelled the measurement.
+    #[error("the measurement was cancelled")]
+    Cancelled,
+    /// The whole measurement took longer than its overall limit.
+    #[error("the measurement did not finish within {} s", .after.as_secs())]
+    OverallTimeout {
+        /// The overall limit.
+        after: Duration,
+    },
+}
+
+impl Error {
+    /// A stable, machine-readable code for this error (translated by the apps).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidUrl { .. } => "invalid_url",
+            Error::Config(_) => "invalid_config",
+            Error::Unreachable { .. } => "unreachable",
+            Error::ConnectionRefused { .. } => "connection_refused",
+            Error::Timeout { .. } => "timeout",
+            Error::Stalled { .. } => "stalled",
+            Error::HttpStatus { .. } => "http_status",
+            Error::Protocol { .. } => "protocol",
+            Error::ConnectionLost { .. } => "connection_lost",
+            Error::Cancelled => "cancelled",
+            Error::OverallTimeout { .. } => "overall_timeout",
+        }
+    }
+
+    /// Classifies a transport error of `reqwest` raised during `phase`.
+    pub(crate) fn from_http(phase: Phase, host: &str, err: &reqwest::Error) -> Self {
+        if err.is_timeout() {
+            return Error::Timeout {
+                phase,
+                after: Duration::ZERO,
+            };
+        }
+        let detail = error_chain(err);
+        if err.is_connect() {
+            if io_kind(err) == Some(std::io::ErrorKind::ConnectionRefused) {
+                return Error::ConnectionRefused {
+                    host: host.to_owned(),
+                };
+            }
+            return Error::Unreachable {
+                host: host.to_owned(),
+                detail,
+            };
+        }
+        if let Some(status) = err.status() {
+            return Error::HttpStatus {
+                phase,
+                status: status.as_u16(),
+            };
+        }
+        Error::ConnectionLost { phase, detail }
+    }
+}
+
+/// The `io::ErrorKind` at the bottom of an error's source chain, if any.
+fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// The innermost message of an error chain: reqwest's top-level text ("error sending
+/// request") says little; the OS's reason at the bottom is what a person can act on.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        last = e.to_string();
+        cur = e.source();
+    }
+    last
+}

@@ -1,0 +1,25 @@
+//! The core of the i-Speed mobile broadband measurement client.
+//!
+//! Everything that can be decided without the operating system lives here: the
+//! measurement engine ([`measure`]), server protocols ([`protocol`]), the network
+//! context ([`network`]) and what the OS must tell us ([`platform`]), tunables
+//! ([`config`]) and the result document ([`result`]). The phone apps and the desktop
+//! harness are thin shells around it. See `DESIGN.md` for the architecture.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+mod http;
+pub mod measure;
+pub mod network;
+pub mod platform;
+pub mod protocol;
+pub mod result;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use config::MeasureConfig;
+pub use error::{Error, Result};
+pub use measure::{MeasureRequest, Phase, Phases, ProgressEvent, ProgressListener, measure};
+pub use network::{NetworkContext, Transport};
+pub use platform::{Platform, StaticPlatform};
+pub use result::MeasurementResult;

@@ -1,0 +1,293 @@
+//! Throughput windows and the stop rule.
+//!
+//! The transfer phases feed the cumulative payload byte count of all streams, read at
+//! one instant for all of them (the common end time of RTR's RMBT), every sample
+//! interval. From those points the sampler
+//! - cuts off the slow-start ramp: intervals are ramp while each grows by more than
+//!   [`StabilityRule::ramp_growth`] over the one before (the first interval, which holds
+//!   the handshakes, always is), for at most [`StabilityRule::max_ramp`];
+//! - keeps a running estimate: bytes since the end of the ramp over time since then;
+//! - calls the transfer stable when, after [`StabilityRule::min_measured`], every
+//!   estimate of the trailing [`StabilityRule::window`] lies within
+//!   [`StabilityRule::tolerance`] of the current one.
+//!
+//! The reported figure is that estimate: payload goodput over the measured window, with
+//! no scaling, trimming or outlier removal.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::stats::mbps;
+use crate::config::StabilityRule;
+use crate::result::IntervalSample;
+
+/// Why a transfer phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The estimate settled.
+    Stable,
+    /// The phase's time budget ran out.
+    TimeBudget,
+    /// The phase's byte budget was used up.
+    ByteBudget,
+}
+
+/// What one new point tells the transfer loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tick {
+    /// Rate of the interval that just ended, Mbit/s.
+    pub interval_mbps: f64,
+    /// Running estimate since the ramp ended, once it has.
+    pub estimate_mbps: Option<f64>,
+    /// Whether the stop rule is met.
+    pub stable: bool,
+}
+
+/// The measured window of a finished transfer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// Goodput over the window, Mbit/s.
+    pub mbps: f64,
+    /// Bytes inside the window.
+    pub bytes: u64,
+    /// Length of the window.
+    pub duration: Duration,
+    /// Length of the ramp left out.
+    pub ramp: Duration,
+    /// Every interval, ramp flagged.
+    pub intervals: Vec<IntervalSample>,
+}
+
+/// Turns cumulative byte counts into intervals, a ramp, an estimate and a stop decision.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    rule: StabilityRule,
+    /// (time since phase start, cumulative bytes); starts at (0, 0).
+    points: Vec<(Duration, u64)>,
+    /// Index of the point where the measured window starts.
+    ramp_end: Option<usize>,
+}
+
+impl Sampler {
+    /// A sampler applying `rule`.
+    pub fn new(rule: StabilityRule) -> Self {
+        Self {
+            rule,
+            points: vec![(Duration::ZERO, 0)],
+            ramp_end: None,
+        }
+    }
+
+    /// Adds the cumulative byte count `total` read at `t` since the phase started.
+    /// Points that do not move forward in time are ignored.
+    pub fn record(&mut self, t: Duration, total: u64) -> Tick {
+        let &(last_t, last_b) = self.points.last().unwrap_or(&(Duration::ZERO, 0));
+        if t <= last_t {
+            return Tick {
+                interval_mbps: 0.0,
+                estimate_mbps: self.estimate_at(self.points.len() - 1),
+                stable: false,
+            };
+        }
+        // A counter never goes backwards; clamp so a racy read cannot make a negative interval.
+        let total = total.max(last_b);
+        self.points.push((t, total));
+        self.update_ramp();
+        let last = self.points.len() - 1;
+        Tick {
+            interval_mbps: mbps(total - last_b, t - last_t),
+            estimate_mbps: self.estimate_at(last),
+            stable: self.is_stable(),
+        }
+    }
+
+    /// Total bytes recorded so far.
+    pub fn total_bytes(&self) -> u64 {
+        self.points.last().map_or(0, |p| p.1)
+    }
+
+    fn interval_rate(&self, i: usize) -> f64 {
+        let (t0, b0) = self.points[i];
+        let (t1, b1) = self.points[i + 1];
+        mbps(b1 - b0, t1 - t0)
+    }
+
+    fn update_ramp(&mut self) {
+        if self.ramp_end.is_some() {
+            return;
+        }
+        let last = self.points.len() - 1;
+        let intervals = last;
+        if intervals >= 3 {
+            // Interval k-1 barely grew over k-2, so k-2 already ran at the plateau;
+            // interval 0 (handshakes, first round trips) is never counted.
+            let (prev, cur) = (
+                self.interval_rate(intervals - 2),
+                self.interval_rate(intervals - 1),
+            );
+            if prev > 0.0 && cur <= prev * (1.0 + self.rule.ramp_growth) {
+                self.ramp_end = Some(intervals - 2);
+                return;
+            }
+        }
+        if self.points[last].0 >= self.rule.max_ramp {
+            self.ramp_end = Some(last);
+        }
+    }
+
+    fn estimate_at(&self, i: usize) -> Option<f64> {
+        let r = self.ramp_end?;
+        if i <= r {
+            return None;
+        }
+        let (tr, br) = self.points[r];
+        let (ti, bi) = self.points[i];
+        Some(mbps(bi - br, ti - tr))
+    }
+
+    fn is_stable(&self) -> bool {
+        let Some(r) = self.ramp_end else {
+            return false;
+        };
+        let last = self.points.len() - 1;
+        let (t_last, _) = self.points[last];
+        if t_last.saturating_sub(self.points[r].0) < self.rule.min_measured {
+            return false;
+        }
+        let Some(current) = self.estimate_at(last) else {
+            return false;
+        };
+        if current <= 0.0 {
+            return false;
+        }
+        let from = t_last.saturating_sub(self.rule.window);
+        let in_window: Vec<f64> = (r + 1..=last)
+            .filter(|&i| self.points[i].0 >= from)
+            .filter_map(|i| self.estimate_at(i))
+            .collect();
+        in_window.len() >= 3
+            && in_window
+                .iter()
+                .all(|e| (e / current - 1.0).abs() <= self.rule.tolerance)
+    }
+
+    /// The measured window. If the phase ended before the ramp did, the whole phase
+    /// after its first interval is the window (or the whole phase if it had only one).
+    pub fn window(&self) -> Window {
+        let last = self.points.len() - 1;
+        let r = match self.ramp_end {
+            Some(r) if r < last => r,
+            _ if last >= 2 => 1,
+            _ => 0,
+        };
+        let (tr, br) = self.points[r];
+        let (tl, bl) = self.points[last];
+        let intervals = (0..last)
+            .map(|i| IntervalSample {
+                t_ms: self.points[i + 1].0.as_millis() as u64,
+                bytes: self.points[i + 1].1 - self.points[i].1,
+                mbps: self.interval_rate(i),
+                ramp: i < r,
+            })
+            .collect();
+        Window {
+            mbps: mbps(bl - br, tl - tr),
+            bytes: bl - br,
+            duration: tl - tr,
+            ramp: tr,
+            intervals,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 250;
+
+    /// Feeds per-interval byte counts at 250 ms ticks; returns the tick index at
+    /// which the rule first reported stable, if it did.
+    fn feed(s: &mut Sampler, per_interval: &[u64]) -> Option<usize> {
+        let mut total = 0;
+        let mut stable_at = None;
+        for (i, b) in per_interval.iter().enumerate() {
+            total += b;
+            let tick = s.record(Duration::from_millis(MS * (i as u64 + 1)), total);
+            if tick.stable && stable_at.is_none() {
+                stable_at = Some(i);
+            }
+        }
+        stable_at
+    }
+
+    #[test]
+    fn ramp_is_left_out_and_a_steady_rate_is_reported_exactly() {
+        // 40 Mbit/s = 1_250_000 bytes per 250 ms, after a slow-start ramp.
+        let mut s = Sampler::new(StabilityRule::default());
+        let full = 1_250_000;
+        let stable_at = feed(
+            &mut s,
+            &[
+                100_000, 600_000, full, full, full, full, full, full, full, full,
+            ],
+        );
+        let w = s.window();
+        assert_eq!(w.mbps, 40.0);
+        assert_eq!(w.ramp, Duration::from_millis(500));
+        assert!(w.intervals[0].ramp && w.intervals[1].ramp && !w.intervals[2].ramp);
+        // stable once 1.5 s were measured after the ramp: tick index 7 (t = 2 s).
+        assert_eq!(stable_at, Some(7));
+    }
+
+    #[test]
+    fn first_interval_is_always_ramp() {
+        let mut s = Sampler::new(StabilityRule::default());
+        feed(&mut s, &[1_000_000; 8]);
+        let w = s.window();
+        assert_eq!(w.ramp, Duration::from_millis(250));
+        assert_eq!(w.bytes, 7_000_000);
+        assert_eq!(w.mbps, 32.0);
+    }
+
+    #[test]
+    fn a_fluctuating_rate_is_not_stable() {
+        let mut s = Sampler::new(StabilityRule::default());
+        let pattern: Vec<u64> = (0..40)
+            .map(|i| if (i / 4) % 2 == 0 { 2_000_000 } else { 200_000 })
+            .collect();
+        assert_eq!(feed(&mut s, &pattern), None);
+        // the figure is still the honest average of the measured window
+        let w = s.window();
+        assert!((w.mbps - w.bytes as f64 * 8.0 / 1e6 / w.duration.as_secs_f64()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ramp_that_never_levels_is_cut_at_max_ramp() {
+        let mut s = Sampler::new(StabilityRule::default());
+        let growing: Vec<u64> = (0..16).map(|i| 10_000 * 2u64.pow(i)).collect();
+        feed(&mut s, &growing);
+        assert_eq!(s.window().ramp, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn phase_shorter_than_its_ramp_still_reports_a_rate() {
+        let mut s = Sampler::new(StabilityRule::default());
+        feed(&mut s, &[100_000, 400_000]);
+        let w = s.window();
+        assert_eq!(w.bytes, 400_000);
+        assert_eq!(w.mbps, 12.8);
+    }
+
+    #[test]
+    fn points_going_back_in_time_or_bytes_are_ignored() {
+        let mut s = Sampler::new(StabilityRule::default());
+        s.record(Duration::from_millis(250), 1000);
+        let t = s.record(Duration::from_millis(250), 5000);
+        assert_eq!(t.interval_mbps, 0.0);
+        s.record(Duration::from_millis(500), 500);
+        assert_eq!(s.total_bytes(), 1000);
+    }
+}

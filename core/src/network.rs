@@ -1,0 +1,118 @@
+//! Which network carries a measurement: transport, radio context and signal.
+//!
+//! These types land verbatim in the result document's `network` object, so field
+//! names are part of the `ispeed.result/1` contract.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of link the operating system routes the measurement over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// A mobile network (2G to 5G).
+    Cellular,
+    /// A wireless LAN.
+    Wifi,
+    /// A wired LAN.
+    Ethernet,
+    /// The machine itself (lab and demo runs).
+    Loopback,
+    /// The platform could not tell.
+    #[default]
+    Unknown,
+}
+
+impl Transport {
+    /// Name as it appears in the result document.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Cellular => "cellular",
+            Transport::Wifi => "wifi",
+            Transport::Ethernet => "ethernet",
+            Transport::Loopback => "loopback",
+            Transport::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Radio access technology of a cellular link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum RadioTechnology {
+    /// GSM, GPRS, EDGE.
+    #[serde(rename = "2g")]
+    G2,
+    /// UMTS, HSPA.
+    #[serde(rename = "3g")]
+    G3,
+    /// LTE.
+    #[serde(rename = "4g")]
+    G4,
+    /// 5G non-standalone (NR anchored on LTE).
+    #[serde(rename = "5g-nsa")]
+    G5Nsa,
+    /// 5G standalone.
+    #[serde(rename = "5g-sa")]
+    G5Sa,
+    /// Not known or not cellular.
+    #[default]
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+/// Signal quality of the serving cell, where the platform reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Signal {
+    /// Reference signal received power, dBm.
+    pub rsrp_dbm: Option<f64>,
+    /// Reference signal received quality, dB.
+    pub rsrq_db: Option<f64>,
+    /// Signal to interference plus noise ratio, dB.
+    pub sinr_db: Option<f64>,
+}
+
+/// Everything known about the network a measurement runs over.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct NetworkContext {
+    /// The transport carrying the test traffic.
+    pub transport: Transport,
+    /// Whether a Wi-Fi network is connected, even if it is not the active one.
+    #[serde(default)]
+    pub wifi_connected: bool,
+    /// Operating-system name of the interface (`rmnet_data0`, `wwan0`, `lo`).
+    #[serde(default)]
+    pub interface: Option<String>,
+    /// Radio technology when cellular.
+    #[serde(default)]
+    pub technology: RadioTechnology,
+    /// Operator name as the SIM or network reports it.
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// Mobile country and network code, `452-04`.
+    #[serde(default)]
+    pub mcc_mnc: Option<String>,
+    /// Signal of the serving cell.
+    #[serde(default)]
+    pub signal: Signal,
+    /// Whether the OS treats the link as metered.
+    #[serde(default)]
+    pub metered: Option<bool>,
+    /// Whether the device is roaming.
+    #[serde(default)]
+    pub roaming: Option<bool>,
+}
+
+impl NetworkContext {
+    /// A context that only knows its transport.
+    pub fn with_transport(transport: Transport) -> Self {
+        Self {
+            transport,
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! `ispeed-server`: the reference measurement server.
+//!
+//! Serves the native protocol (see [`routes`]) behind an emulated mobile link
+//! ([`link`]): a downlink and an uplink rate, each one pacer shared by all connections,
+//! and an added round trip. Tests, the demo and self-hosters run it; it is a library
+//! first ([`serve`], [`spawn`]) and a binary second.
+
+pub mod link;
+pub mod payload;
+pub mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use link::{Link, LinkProfile};
+
+/// Largest download a single request may ask for by default: 1 GiB.
+pub const MAX_DOWNLOAD_BYTES: u64 = 1 << 30;
+/// Largest upload body a single request may send by default: 1 GiB.
+pub const MAX_UPLOAD_BYTES: u64 = 1 << 30;
+
+/// Settings of a server.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServerConfig {
+    /// The emulated link.
+    pub link: LinkProfile,
+    /// Cap on `GET /download?bytes=N`.
+    pub max_download_bytes: u64,
+    /// Cap on one upload body.
+    pub max_upload_bytes: u64,
+}
+
+impl ServerConfig {
+    /// A server emulating `link`, with default caps.
+    pub fn new(link: LinkProfile) -> Self {
+        Self {
+            link,
+            max_download_bytes: MAX_DOWNLOAD_BYTES,
+            max_upload_bytes: MAX_UPLOAD_BYTES,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// Settings.
+    pub config: ServerConfig,
+    /// The emulated link's pacers.
+    pub link: Link,
+    /// Download payload.
+    pub payload: payload::Payload,
+}
+
+/// The routes of a server with `config`.
+pub fn router(config: ServerConfig) -> Router {
+    let state = Arc::new(AppState {
+        config,
+        link: Link::new(config.link),
+        payload: payload::Payload::new(),
+    });
+    Router::new()
+        .route("/ping", get(routes::ping))
+        .route("/info", get(routes::info))
+        .route("/download", get(routes::download))
+        .route("/upload", post(routes::upload))
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Small writes (upload reports, ping answers) must leave at once, not wait for
+    // Nagle's algorithm to collect a full segment.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router(config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A server running in the background of this process.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting and ends open connections.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.task.abort();
+    }
+}
+
+/// Binds `addr` (port 0 for any free port) and serves in a background task.
+pub async fn spawn(addr: SocketAddr, config: ServerConfig) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    let task = tokio::spawn(serve(
+        listener,
+        config,
+        async move { token.cancelled().await },
+    ));
+    Ok(RunningServer { addr, stop, task })
+}
+
+/// Command-line arguments shared by `ispeed-server` and `ispeed serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; use 0.0.0.0:8080 to serve others).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Emulated downlink rate, Mbit/s (0 = unshaped).
+    #[arg(long, default_value_t = 0.0)]
+    pub down_mbps: f64,
+    /// Emulated uplink rate, Mbit/s (0 = unshaped).
+    #[arg(long, default_value_t = 0.0)]
+    pub up_mbps: f64,
+    /// Added round-trip time, ms.
+    #[arg(long, default_value_t = 0)]
+    pub rtt_ms: u64,
+}
+
+impl ServeArgs {
+    /// The server configuration these arguments describe.
+    pub fn config(&self) -> ServerConfig {
+        ServerConfig::new(LinkProfile {
+            down_mbps: Some(self.down_mbps).filter(|r| *r > 0.0),
+            up_mbps: Some(self.up_mbps).filter(|r| *r > 0.0),
+            rtt_ms: self.rtt_ms,
+        })
+    }
+}
+
+/// Runs a server from command-line arguments until Ctrl-C, printing where it listens.
+pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
+    let listener = TcpListener::bind(args.listen).await?;
+    let config = args.config();
+    let fmt = |r: Option<f64>| r.map_or("unshaped".to_owned(), |r| format!("{r} Mbit/s"));
+    eprintln!(
+        "ispeed-server listening on http://{} (down {}, up {}, +{} ms RTT); Ctrl-C stops",
+        listener.local_addr()?,
+        fmt(config.link.down_mbps),
+        fmt(config.link.up_mbps),
+        config.link.rtt_ms
+    );
+    serve(listener, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
