@@ -1,0 +1,44 @@
+//! `cargo xtask`: project automation that is more than one command.
+//!
+//! Each subcommand lives in its own module and prints what it runs.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Project automation for i-Speed.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the workspace root (a smoke check of the xtask set-up).
+    Root,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome: Result<(), String> = match cli.command {
+        Command::Root => {
+            println!("{}", workspace_root().display());
+            Ok(())
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
