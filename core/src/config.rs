@@ -103,6 +103,12 @@ pub struct MeasureConfig {
     pub overall_timeout: Duration,
     /// Bind every socket to this network interface (desktop; Linux and Android only).
     pub interface: Option<String>,
+    /// Allow plain HTTP to servers that are not on this machine (labs only: on a
+    /// real network anyone on the path could answer in the server's place).
+    pub allow_plain_http: bool,
+    /// PEM certificates trusted besides the built-in roots (a self-hosted server
+    /// with its own CA).
+    pub extra_root_certificates: Vec<String>,
 }
 
 impl Default for MeasureConfig {
@@ -131,6 +137,8 @@ impl Default for MeasureConfig {
             // Latency, two 10 s phases, set-up and teardown, with room to spare.
             overall_timeout: Duration::from_secs(45),
             interface: None,
+            allow_plain_http: false,
+            extra_root_certificates: Vec::new(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! and an added round trip. Tests, the demo and self-hosters run it; it is a library
 //! first ([`serve`], [`spawn`]) and a binary second.
 
+pub mod faults;
 pub mod link;
 pub mod payload;
 pub mod routes;
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub max_download_bytes: u64,
     /// Cap on one upload body.
     pub max_upload_bytes: u64,
+    /// Misbehaviour to inject, for tests of the client.
+    pub fault: Option<faults::Fault>,
 }
 
 impl ServerConfig {
@@ -45,6 +48,7 @@ impl ServerConfig {
             link,
             max_download_bytes: MAX_DOWNLOAD_BYTES,
             max_upload_bytes: MAX_UPLOAD_BYTES,
+            fault: None,
         }
     }
 }
@@ -105,6 +109,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/info", get(routes::info))
         .route("/download", get(routes::download))
         .route("/upload", post(routes::upload))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .with_state(state)
 }
 
@@ -198,16 +206,23 @@ pub struct ServeArgs {
     /// Added round-trip time, ms.
     #[arg(long, default_value_t = 0)]
     pub rtt_ms: u64,
+    /// Misbehave on purpose, to test clients: stall-after=N, reset-after=N,
+    /// drip=BYTES_PER_S, wrong-length, gzip, status=CODE, redirect-loop, huge-headers,
+    /// captive-portal, garbage-info, garbage-collector.
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Option<faults::Fault>,
 }
 
 impl ServeArgs {
     /// The server configuration these arguments describe.
     pub fn config(&self) -> ServerConfig {
-        ServerConfig::new(LinkProfile {
+        let mut config = ServerConfig::new(LinkProfile {
             down_mbps: Some(self.down_mbps).filter(|r| *r > 0.0),
             up_mbps: Some(self.up_mbps).filter(|r| *r > 0.0),
             rtt_ms: self.rtt_ms,
-        })
+        });
+        config.fault = self.fault;
+        config
     }
 }
 

@@ -51,7 +51,9 @@ async fn serve(app: Router) -> Result<SocketAddr, std::io::Error> {
 #[tokio::test]
 async fn refused_connection_is_named() -> TestResult {
     // Bind then drop a listener: the port is free and nothing listens on it.
-    let addr = tokio::net::TcpListener::bind(loopback_any_port()).await?.local_addr()?;
+    let addr = tokio::net::TcpListener::bind(loopback_any_port())
+        .await?
+        .local_addr()?;
     let (r, took) = run(&quick(format!("http://{addr}"))).await;
     assert!(matches!(r, Err(Error::ConnectionRefused { .. })), "{r:?}");
     assert!(took < Duration::from_secs(3));
@@ -63,7 +65,10 @@ async fn unresolvable_host_is_unreachable() -> TestResult {
     // `.invalid` never resolves (RFC 6761).
     let (r, took) = run(&quick("http://no-such-server.invalid".to_owned())).await;
     assert!(
-        matches!(r, Err(Error::Unreachable { .. }) | Err(Error::Timeout { .. })),
+        matches!(
+            r,
+            Err(Error::Unreachable { .. }) | Err(Error::Timeout { .. })
+        ),
         "{r:?}"
     );
     assert!(took < Duration::from_secs(10), "{took:?}");
@@ -76,7 +81,13 @@ async fn http_500_is_a_status_error() -> TestResult {
     let addr = serve(app).await?;
     let (r, _) = run(&quick(format!("http://{addr}"))).await;
     assert!(
-        matches!(r, Err(Error::HttpStatus { status: 500, phase: Phase::Latency })),
+        matches!(
+            r,
+            Err(Error::HttpStatus {
+                status: 500,
+                phase: Phase::Latency
+            })
+        ),
         "{r:?}"
     );
     let e = r.err().map(|e| e.to_string()).unwrap_or_default();
@@ -90,7 +101,9 @@ async fn server_stalling_mid_body_is_a_stall() -> TestResult {
     let app = Router::new().route("/ping", get(|| async { "" })).route(
         "/download",
         get(|| async {
-            let first = futures_util::stream::once(async { Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 65536])) });
+            let first = futures_util::stream::once(async {
+                Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 65536]))
+            });
             let stall = futures_util::stream::pending();
             let body = Body::from_stream(futures_util::StreamExt::chain(first, stall));
             axum::http::Response::builder()
@@ -103,20 +116,32 @@ async fn server_stalling_mid_body_is_a_stall() -> TestResult {
     let req = quick(format!("http://{addr}"));
     let (r, took) = run(&req).await;
     assert!(
-        matches!(r, Err(Error::Stalled { phase: Phase::Download, .. })),
+        matches!(
+            r,
+            Err(Error::Stalled {
+                phase: Phase::Download,
+                ..
+            })
+        ),
         "{r:?}"
     );
-    assert!(took < req.config.stall_timeout + Duration::from_secs(3), "{took:?}");
+    assert!(
+        took < req.config.stall_timeout + Duration::from_secs(3),
+        "{took:?}"
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn overall_timeout_bounds_a_slow_server() -> TestResult {
     // A ping that never answers, with a request timeout longer than the overall one.
-    let app = Router::new().route("/ping", get(|| async {
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        ""
-    }));
+    let app = Router::new().route(
+        "/ping",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            ""
+        }),
+    );
     let addr = serve(app).await?;
     let mut req = quick(format!("http://{addr}"));
     req.config.request_timeout = Duration::from_secs(30);
@@ -135,7 +160,11 @@ struct CancelOnDownload {
 
 impl ProgressListener for CancelOnDownload {
     fn on_event(&self, event: &ProgressEvent) {
-        if let ProgressEvent::Interval { phase: Phase::Download, .. } = event {
+        if let ProgressEvent::Interval {
+            phase: Phase::Download,
+            ..
+        } = event
+        {
             if let Ok(mut at) = self.at.lock() {
                 at.get_or_insert_with(Instant::now);
             }
@@ -162,7 +191,12 @@ async fn cancel_during_download_returns_fast_and_stops_the_bytes() -> TestResult
     .await;
     let returned = Instant::now();
     assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
-    let cancelled_at = listener.at.lock().ok().and_then(|a| *a).ok_or("never cancelled")?;
+    let cancelled_at = listener
+        .at
+        .lock()
+        .ok()
+        .and_then(|a| *a)
+        .ok_or("never cancelled")?;
     assert!(returned - cancelled_at < Duration::from_secs(1));
     // Bytes stop flowing: the server's payload counter settles at once.
     tokio::time::sleep(Duration::from_millis(300)).await;

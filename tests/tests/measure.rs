@@ -15,7 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-async fn measure_link(down: f64, up: f64, rtt_ms: u64) -> Result<(MeasurementResult, Recorder), Box<dyn std::error::Error>> {
+async fn measure_link(
+    down: f64,
+    up: f64,
+    rtt_ms: u64,
+) -> Result<(MeasurementResult, Recorder), Box<dyn std::error::Error>> {
     let srv = server(down, up, rtt_ms).await?;
     let recorder = Recorder::default();
     let result = measure(
@@ -45,12 +49,24 @@ fn check_accuracy(r: &MeasurementResult, down: f64, up: f64, rtt_ms: f64) {
     assert!(l.min_ms <= l.median_ms && l.median_ms <= l.p90_ms);
     let d = r.download.as_ref().expect("download measured");
     let u = r.upload.as_ref().expect("upload measured");
-    assert!(within(d.mbps, down, 0.10), "download {} Mbit/s for {down}", d.mbps);
-    assert!(within(u.mbps, up, 0.10), "upload {} Mbit/s for {up}", u.mbps);
+    assert!(
+        within(d.mbps, down, 0.10),
+        "download {} Mbit/s for {down}",
+        d.mbps
+    );
+    assert!(
+        within(u.mbps, up, 0.10),
+        "upload {} Mbit/s for {up}",
+        u.mbps
+    );
     for t in [d, u] {
         assert!(t.intervals.iter().all(|i| i.t_ms > 0));
         // samples at least every 250 ms
-        let gaps: Vec<u64> = t.intervals.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
+        let gaps: Vec<u64> = t
+            .intervals
+            .windows(2)
+            .map(|w| w[1].t_ms - w[0].t_ms)
+            .collect();
         assert!(gaps.iter().all(|&g| g <= 260), "interval gaps {gaps:?}");
         assert!(t.intervals.iter().any(|i| i.ramp), "the ramp is flagged");
         let loaded = t.loaded_latency_ms.expect("latency under load measured");
@@ -83,7 +99,12 @@ async fn stop_rule_ends_a_stable_transfer_before_its_budgets() -> TestResult {
         let t = t.expect("phase measured");
         assert_eq!(t.stop_reason, StopReason::Stable, "{t:?}");
         assert!(Duration::from_millis(t.duration_ms) < budget.max_duration);
-        assert!(t.bytes < budget.max_bytes, "{} bytes of {}", t.bytes, budget.max_bytes);
+        assert!(
+            t.bytes < budget.max_bytes,
+            "{} bytes of {}",
+            t.bytes,
+            budget.max_bytes
+        );
     }
     Ok(())
 }
@@ -106,7 +127,11 @@ async fn progress_and_result_document() -> TestResult {
             .filter(|e| matches!(e, ProgressEvent::Interval { phase: p, .. } if *p == phase))
             .count();
         assert!(intervals >= 4, "{intervals} intervals for {phase}");
-        assert!(events.iter().any(|e| matches!(e, ProgressEvent::Rtt { phase: p, .. } if *p == phase)));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, ProgressEvent::Rtt { phase: p, .. } if *p == phase))
+        );
     }
     let finished = events
         .iter()
@@ -118,11 +143,21 @@ async fn progress_and_result_document() -> TestResult {
     assert_eq!(doc["schema"], "ispeed.result/1");
     assert_eq!(doc["network"]["transport"], "loopback");
     assert_eq!(doc["server"]["protocol"], "ispeed");
-    assert!(doc["download"]["intervals"].as_array().is_some_and(|a| a.len() >= 4));
+    assert!(
+        doc["download"]["intervals"]
+            .as_array()
+            .is_some_and(|a| a.len() >= 4)
+    );
     for key in ["min_ms", "median_ms", "p90_ms", "jitter_ms", "samples"] {
         assert!(doc["latency"][key].is_number(), "latency.{key}");
     }
-    for key in ["mbps", "bytes", "duration_ms", "streams", "loaded_latency_ms"] {
+    for key in [
+        "mbps",
+        "bytes",
+        "duration_ms",
+        "streams",
+        "loaded_latency_ms",
+    ] {
         assert!(doc["upload"][key].is_number(), "upload.{key}");
     }
     let back: MeasurementResult = serde_json::from_value(doc)?;

@@ -19,7 +19,14 @@ const STEPS: &[Step] = &[
     Step {
         name: "lint",
         program: "cargo",
-        args: &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     },
     Step {
         name: "rust tests",
@@ -32,7 +39,12 @@ const STEPS: &[Step] = &[
 pub fn run(root: &std::path::Path) -> Result<(), String> {
     for step in STEPS {
         let start = Instant::now();
-        eprintln!("==> {}: {} {}", step.name, step.program, step.args.join(" "));
+        eprintln!(
+            "==> {}: {} {}",
+            step.name,
+            step.program,
+            step.args.join(" ")
+        );
         let status = Command::new(step.program)
             .args(step.args)
             .current_dir(root)
@@ -41,7 +53,11 @@ pub fn run(root: &std::path::Path) -> Result<(), String> {
         if !status.success() {
             return Err(format!("{} failed ({status})", step.name));
         }
-        eprintln!("==> {} ok in {:.0} s", step.name, start.elapsed().as_secs_f64());
+        eprintln!(
+            "==> {} ok in {:.0} s",
+            step.name,
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
