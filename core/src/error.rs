@@ -90,7 +90,7 @@ pub enum Error {
         interface: Option<String>,
     },
     /// The policy asks for mobile broadband and the active network is something else.
-    #[error("no cellular network: connect through a mobile network to measure it (the active network is {transport}{})", iface_suffix(.interface.as_deref()))]
+    #[error("no cellular network: connect through a mobile network to measure it (the active network is {transport}{})", .interface.as_deref().map_or(String::new(), |i| format!(", interface {i}")))]
     NotCellular {
         /// The active transport.
         transport: Transport,

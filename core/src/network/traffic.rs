@@ -42,6 +42,9 @@ pub struct InterfaceTraffic {
     pub rx_bytes: u64,
     /// Bytes it sent during the measurement.
     pub tx_bytes: u64,
+    /// Bytes that crossed the link: received plus sent, except on loopback, where
+    /// each packet is counted once although the kernel counts it both ways.
+    pub wire_bytes: u64,
     /// Payload the engine moved (download and upload bytes).
     pub payload_bytes: u64,
     /// Estimated TCP/IP header bytes that payload cost.
@@ -80,6 +83,7 @@ pub fn assess(
         interface: interface.to_owned(),
         rx_bytes: rx,
         tx_bytes: tx,
+        wire_bytes: wire,
         payload_bytes,
         overhead_bytes: overhead,
         foreign_share,
