@@ -12,6 +12,7 @@ pub mod routes;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -48,6 +49,30 @@ impl ServerConfig {
     }
 }
 
+/// Payload bytes the server moved, for tests and benchmarks that check what really
+/// crossed the link.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Download payload bytes handed to connections.
+    pub down_bytes: AtomicU64,
+    /// Upload body bytes read from connections.
+    pub up_bytes: AtomicU64,
+    /// Requests served.
+    pub requests: AtomicU64,
+}
+
+impl Counters {
+    /// Download payload bytes so far.
+    pub fn down(&self) -> u64 {
+        self.down_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Upload body bytes so far.
+    pub fn up(&self) -> u64 {
+        self.up_bytes.load(Ordering::Relaxed)
+    }
+}
+
 /// What every handler shares.
 #[derive(Debug)]
 pub struct AppState {
@@ -57,15 +82,24 @@ pub struct AppState {
     pub link: Link,
     /// Download payload.
     pub payload: payload::Payload,
+    /// What moved.
+    pub counters: Counters,
 }
 
-/// The routes of a server with `config`.
-pub fn router(config: ServerConfig) -> Router {
-    let state = Arc::new(AppState {
-        config,
-        link: Link::new(config.link),
-        payload: payload::Payload::new(),
-    });
+impl AppState {
+    /// State for a server with `config`.
+    pub fn new(config: ServerConfig) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            link: Link::new(config.link),
+            payload: payload::Payload::new(),
+            counters: Counters::default(),
+        })
+    }
+}
+
+/// The routes of a server sharing `state`.
+pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/ping", get(routes::ping))
         .route("/info", get(routes::info))
@@ -80,12 +114,21 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_state(listener, AppState::new(config), shutdown).await
+}
+
+/// Serves `state` on `listener` until `shutdown` completes.
+pub async fn serve_state(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Small writes (upload reports, ping answers) must leave at once, not wait for
     // Nagle's algorithm to collect a full segment.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(config))
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -95,6 +138,8 @@ pub async fn serve(
 pub struct RunningServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its shared state, counters included.
+    pub state: Arc<AppState>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -126,12 +171,16 @@ pub async fn spawn(addr: SocketAddr, config: ServerConfig) -> std::io::Result<Ru
     let addr = listener.local_addr()?;
     let stop = CancellationToken::new();
     let token = stop.clone();
-    let task = tokio::spawn(serve(
-        listener,
-        config,
-        async move { token.cancelled().await },
-    ));
-    Ok(RunningServer { addr, stop, task })
+    let state = AppState::new(config);
+    let task = tokio::spawn(serve_state(listener, state.clone(), async move {
+        token.cancelled().await
+    }));
+    Ok(RunningServer {
+        addr,
+        state,
+        stop,
+        task,
+    })
 }
 
 /// Command-line arguments shared by `ispeed-server` and `ispeed serve`.
