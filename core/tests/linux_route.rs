@@ -7,6 +7,7 @@
 //! namespaces are deleted however the test ends. Where namespaces cannot be created
 //! (no root, no `ip`), the test says so and skips.
 #![cfg(target_os = "linux")]
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
 
 use std::net::SocketAddr;
 use std::process::Command;

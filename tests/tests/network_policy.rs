@@ -2,6 +2,8 @@
 //! engine measures against the reference server, and a counting proxy in front of the
 //! server tells what crossed the wire.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -158,7 +160,7 @@ async fn a_refused_start_moves_no_bytes() {
             &CancellationToken::new(),
         )
         .await;
-        let err = r.err().expect("the policy refuses this network");
+        let err = r.expect_err("the policy refuses this network");
         assert_eq!(err.code(), code);
         assert!(err.to_string().contains(text), "{err}");
         assert_eq!(
@@ -171,6 +173,9 @@ async fn a_refused_start_moves_no_bytes() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(wire.connections.load(Ordering::Relaxed), 0);
     assert_eq!(wire.bytes(), 0);
+    let served = &srv.state.counters;
+    assert_eq!(served.requests.load(Ordering::Relaxed), 0);
+    assert_eq!((served.down(), served.up()), (0, 0));
     srv.stop().await;
 }
 

@@ -175,8 +175,7 @@ mod tests {
         let err = Error::from(
             NetworkPolicy::CellularOnly
                 .check(&wifi)
-                .err()
-                .expect("wifi is refused"),
+                .expect_err("wifi is refused"),
         );
         assert_eq!(err.code(), "wifi_on");
         assert!(
@@ -191,8 +190,7 @@ mod tests {
         for t in [Transport::Ethernet, Transport::Loopback, Transport::Unknown] {
             let v = NetworkPolicy::CellularOnly
                 .check(&NetworkContext::with_transport(t))
-                .err()
-                .expect("not cellular");
+                .expect_err("not cellular");
             let err = Error::from(v);
             assert_eq!(err.code(), "not_cellular");
             assert!(err.to_string().contains(t.as_str()), "{err}");
