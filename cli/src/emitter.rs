@@ -112,12 +112,13 @@ pub fn summary(r: &MeasurementResult) -> String {
         "  server    {} ({})",
         r.server.url, r.server.protocol
     ));
-    let n = &r.network;
-    let mut net = n.transport.to_string();
-    if let Some(i) = &n.interface {
-        net.push_str(&format!(" via {i}"));
-    }
-    line(format!("  network   {net}"));
+    line(format!(
+        "  network   {}",
+        crate::platform::describe(&r.network)
+    ));
+    crate::platform::summary_lines(r)
+        .into_iter()
+        .for_each(&mut line);
     if let Some(l) = &r.latency {
         line(format!(
             "  latency   {:.1} ms median (min {:.1}, p90 {:.1}, jitter {:.1}; {} samples)",

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use crate::measure::Phase;
+use crate::network::Transport;
+use crate::network::policy::iface_suffix;
 
 /// Convenient alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -106,6 +108,20 @@ pub enum Error {
     /// The user (or the app) cancelled the measurement.
     #[error("the measurement was cancelled")]
     Cancelled,
+    /// The policy asks for mobile broadband and a Wi-Fi network is connected.
+    #[error("Wi-Fi is on: turn it off to measure mobile broadband{}", iface_suffix(.interface.as_deref()))]
+    WifiOn {
+        /// The Wi-Fi interface, when it is the active one.
+        interface: Option<String>,
+    },
+    /// The policy asks for mobile broadband and the active network is something else.
+    #[error("no cellular network: connect through a mobile network to measure it (the active network is {transport}{})", .interface.as_deref().map_or(String::new(), |i| format!(", interface {i}")))]
+    NotCellular {
+        /// The active transport.
+        transport: Transport,
+        /// Its interface, where known.
+        interface: Option<String>,
+    },
     /// The whole measurement took longer than its overall limit.
     #[error("the measurement did not finish within {} s", .after.as_secs())]
     OverallTimeout {
@@ -132,6 +148,8 @@ impl Error {
             Error::ConnectionLost { .. } => "connection_lost",
             Error::Cancelled => "cancelled",
             Error::OverallTimeout { .. } => "overall_timeout",
+            Error::WifiOn { .. } => "wifi_on",
+            Error::NotCellular { .. } => "not_cellular",
         }
     }
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::network::{NetworkContext, Transport};
+use crate::network::{InterfaceCounters, NetworkContext, Transport};
 
 /// Battery state, for schedulers that must not drain a phone.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -47,6 +47,12 @@ pub trait Platform: Send + Sync {
     /// The network the measurement traffic currently uses. Called at start, then
     /// polled during a measurement to notice changes.
     fn network(&self) -> NetworkContext;
+
+    /// Byte counters of `interface`, where the platform can read them: compared with
+    /// the payload to tell how much foreign traffic shared the link.
+    fn interface_counters(&self, _interface: &str) -> Option<InterfaceCounters> {
+        None
+    }
 
     /// Battery state, where known.
     fn battery(&self) -> Option<Battery> {

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::measure::Phase;
 use crate::measure::sampler::StopReason;
-use crate::network::NetworkContext;
+use crate::network::{InterfaceTraffic, NetworkChange, NetworkContext, NetworkPolicy};
 use crate::platform::DeviceInfo;
 use crate::protocol::ProtocolKind;
 
@@ -42,6 +43,24 @@ pub struct MeasurementResult {
     pub valid: bool,
     /// Why not, when it may not.
     pub invalid_reason: Option<String>,
+    /// The network policy the measurement ran under.
+    #[serde(default)]
+    pub network_policy: Option<NetworkPolicy>,
+    /// Network at the end of the measurement (or when a policy violation stopped it).
+    #[serde(default)]
+    pub network_end: Option<NetworkContext>,
+    /// Every change of network noticed during the measurement, in order: handovers
+    /// that kept the sample valid, and the change that invalidated it, if any.
+    #[serde(default)]
+    pub network_changes: Vec<NetworkChange>,
+    /// The phase a policy violation stopped; its figures are absent, the phases
+    /// before it are kept.
+    #[serde(default)]
+    pub interrupted_phase: Option<Phase>,
+    /// What crossed the interface against the payload moved, where the platform
+    /// reads interface counters.
+    #[serde(default)]
+    pub interface_traffic: Option<InterfaceTraffic>,
 }
 
 /// Which server, speaking which protocol.

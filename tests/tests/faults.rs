@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use bytes::Bytes;
 use ispeed_core::measure::{Phase, ProgressEvent, ProgressListener};
+use ispeed_core::network::NetworkPolicy;
 use ispeed_core::{Error, MeasureRequest, StaticPlatform, SystemClock, Transport, measure};
 use ispeed_e2e::{Recorder, loopback_any_port, server};
 use tokio_util::sync::CancellationToken;
@@ -20,6 +21,8 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 /// A request with short limits, so failures show quickly.
 fn quick(url: String) -> MeasureRequest {
     let mut r = MeasureRequest::new(url);
+    // Loopback is not cellular: these tests measure the engine, not the policy.
+    r.policy = NetworkPolicy::AnyNetwork;
     r.config.connect_timeout = Duration::from_secs(2);
     r.config.request_timeout = Duration::from_secs(3);
     r.config.stall_timeout = Duration::from_secs(2);
@@ -181,8 +184,10 @@ async fn cancel_during_download_returns_fast_and_stops_the_bytes() -> TestResult
         token: token.clone(),
         at: std::sync::Mutex::new(None),
     };
+    let mut request = MeasureRequest::new(srv.url());
+    request.policy = NetworkPolicy::AnyNetwork;
     let r = measure(
-        &MeasureRequest::new(srv.url()),
+        &request,
         &StaticPlatform::new(Transport::Loopback),
         &SystemClock,
         &listener,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ispeed_core::measure::sampler::StopReason;
 use ispeed_core::measure::{Phase, ProgressEvent};
+use ispeed_core::network::NetworkPolicy;
 use ispeed_core::{
     MeasureRequest, MeasurementResult, StaticPlatform, SystemClock, Transport, measure,
 };
@@ -22,8 +23,11 @@ async fn measure_link(
 ) -> Result<(MeasurementResult, Recorder), Box<dyn std::error::Error>> {
     let srv = server(down, up, rtt_ms).await?;
     let recorder = Recorder::default();
+    let mut request = MeasureRequest::new(srv.url());
+    // Loopback is not cellular: these tests measure the engine, not the policy.
+    request.policy = NetworkPolicy::AnyNetwork;
     let result = measure(
-        &MeasureRequest::new(srv.url()),
+        &request,
         &StaticPlatform::new(Transport::Loopback),
         &SystemClock,
         &recorder,

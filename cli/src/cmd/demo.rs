@@ -54,6 +54,8 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     }
     let mut request = MeasureRequest::new(server.url());
     request.config = args.options.config()?;
+    // The demo runs on loopback by design: any network is allowed, and the banner says so.
+    request.policy = ispeed_core::network::NetworkPolicy::AnyNetwork;
     let platform = StaticPlatform::new(Transport::Loopback);
     let result = run_measurement(request, &platform, args.options.json).await;
     server.stop().await;

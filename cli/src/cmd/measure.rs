@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use clap::Args;
 use ispeed_core::measure::{ProgressListener, Silent};
+use ispeed_core::network::NetworkPolicy;
 use ispeed_core::protocol::ProtocolKind;
-use ispeed_core::{MeasureConfig, MeasureRequest, MeasurementResult, Platform, SystemClock};
+use ispeed_core::{Error, MeasureConfig, MeasureRequest, MeasurementResult, Platform, SystemClock};
 use tokio_util::sync::CancellationToken;
 
 use crate::emitter;
@@ -64,6 +65,12 @@ pub struct MeasureArgs {
     /// Protocol the server speaks.
     #[arg(long, default_value = "ispeed")]
     pub protocol: ProtocolKind,
+    /// Measure on any network, not only cellular with Wi-Fi off (labs, loopback).
+    #[arg(long)]
+    pub allow_any_network: bool,
+    /// Bind every test socket to this network interface (e.g. a USB modem's wwan0).
+    #[arg(long, value_name = "IF")]
+    pub interface: Option<String>,
     #[command(flatten)]
     pub options: MeasureOptions,
 }
@@ -90,7 +97,10 @@ pub async fn run_measurement(
         ispeed_core::measure(&request, platform, &SystemClock, listener.as_ref(), &cancel).await;
     drop(listener);
     watcher.abort();
-    result.map_err(|e| e.to_string())
+    result.map_err(|e| match e {
+        Error::NotCellular { .. } => format!("{e}; for a lab run, pass --allow-any-network"),
+        e => e.to_string(),
+    })
 }
 
 /// Prints a finished result: the document alone with `json`, else a summary.
@@ -109,7 +119,13 @@ pub async fn run(args: MeasureArgs) -> Result<(), String> {
     let mut request = MeasureRequest::new(args.server.clone());
     request.protocol = args.protocol;
     request.config = args.options.config()?;
-    let platform = crate::platform::desktop(&args.server);
+    request.config.interface = args.interface.clone();
+    request.policy = if args.allow_any_network {
+        NetworkPolicy::AnyNetwork
+    } else {
+        NetworkPolicy::CellularOnly
+    };
+    let platform = crate::platform::desktop(&args.server, args.interface).await?;
     let result = run_measurement(request, platform.as_ref(), args.options.json).await?;
     print_result(&result, args.options.json)
 }

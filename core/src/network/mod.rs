@@ -1,9 +1,29 @@
-//! Which network carries a measurement: transport, radio context and signal.
+//! Which network carries a measurement: transport, radio context and signal, and the
+//! rule that decides whether a measurement may run on it.
 //!
-//! These types land verbatim in the result document's `network` object, so field
-//! names are part of the `ispeed.result/1` contract.
+//! - this file: the types that land verbatim in the result document's `network`
+//!   object (field names are part of the `ispeed.result/1` contract);
+//! - [`policy`]: `CellularOnly` / `AnyNetwork`, and what counts as a handover;
+//! - [`guard`]: watches the platform during a measurement;
+//! - [`fake`]: a platform tests switch mid-measurement;
+//! - [`traffic`]: how much of what crossed the interface was not our payload;
+//! - [`sysfs`] and [`linux`]: the desktop Linux platform.
 
+pub mod fake;
+pub mod guard;
+#[cfg(target_os = "linux")]
+pub mod linux;
+pub mod policy;
+pub mod sysfs;
+pub mod traffic;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::measure::Phase;
+
+pub use policy::{NetworkPolicy, Violation};
+pub use traffic::{InterfaceCounters, InterfaceTraffic};
 
 /// The kind of link the operating system routes the measurement over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -96,6 +116,11 @@ pub struct NetworkContext {
     /// Mobile country and network code, `452-04`.
     #[serde(default)]
     pub mcc_mnc: Option<String>,
+    /// Identity of the serving cell (E-UTRAN or NR cell identity) where the platform
+    /// reports it. Compared to notice a handover; a cell covers square kilometres, no
+    /// finer a place than the coarsened location.
+    #[serde(default)]
+    pub cell_id: Option<String>,
     /// Signal of the serving cell.
     #[serde(default)]
     pub signal: Signal,
@@ -115,4 +140,18 @@ impl NetworkContext {
             ..Self::default()
         }
     }
+}
+
+/// A change of network during a measurement, as recorded in the result document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkChange {
+    /// When the change was noticed.
+    pub at: DateTime<Utc>,
+    /// Time since the measurement started, milliseconds.
+    pub elapsed_ms: u64,
+    /// Phase that was running, if any.
+    #[serde(default)]
+    pub phase: Option<Phase>,
+    /// The network from then on.
+    pub network: NetworkContext,
 }
