@@ -1,10 +1,13 @@
 //! `ispeed-server`: the reference measurement server.
 //!
-//! Serves the native protocol (see [`routes`]) behind an emulated mobile link
+//! Serves the native protocol (see [`routes`]), LibreSpeed's backend routes
+//! ([`librespeed`]) and Cloudflare's ([`cloudflare`]) behind one emulated mobile link
 //! ([`link`]): a downlink and an uplink rate, each one pacer shared by all connections,
 //! and an added round trip. Tests, the demo and self-hosters run it; it is a library
 //! first ([`serve`], [`spawn`]) and a binary second.
 
+pub mod cloudflare;
+pub mod librespeed;
 pub mod link;
 pub mod payload;
 pub mod routes;
@@ -105,6 +108,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/info", get(routes::info))
         .route("/download", get(routes::download))
         .route("/upload", post(routes::upload))
+        .merge(librespeed::routes())
+        .merge(cloudflare::routes())
         .with_state(state)
 }
 
@@ -128,7 +133,9 @@ pub async fn serve_state(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(state))
+    // Peer addresses feed LibreSpeed's getIP.php.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

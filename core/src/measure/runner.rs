@@ -89,10 +89,11 @@ async fn run_phases(
     let started_at = clock.now();
     let network = platform.network();
     let ping = protocol.ping_url();
+    let timing = protocol.ping_timing();
     // One warm connection for idle latency; a second, separate one for latency under
     // load, so that probes never queue behind the transfer's own bytes on one socket.
     let idle_client = crate::http::client(config)?;
-    let probe = || crate::http::client(config).map(|c| Some((c, ping.clone())));
+    let probe = || crate::http::client(config).map(|c| Some((c, ping.clone(), timing)));
 
     let latency = if request.phases.latency {
         listener.on_event(&ProgressEvent::PhaseStarted {
@@ -101,6 +102,7 @@ async fn run_phases(
         let r = latency::measure(
             &idle_client,
             &ping,
+            timing,
             config.latency_samples,
             config.request_timeout,
             listener,
