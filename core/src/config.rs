@@ -182,7 +182,7 @@ impl MeasureConfig {
             ));
         }
         let s = &self.stability;
-        if !(s.tolerance > 0.0 && s.tolerance < 0.5) || !(s.ramp_growth > 0.0) {
+        if !(s.tolerance > 0.0 && s.tolerance < 0.5 && s.ramp_growth > 0.0) {
             return Err(Error::Config(
                 "stability tolerance must be in (0, 0.5) and ramp growth positive".to_owned(),
             ));
@@ -231,8 +231,10 @@ mod tests {
             .with_max_duration(Duration::from_millis(10))
             .validate();
         assert!(matches!(err, Err(Error::Config(m)) if m.contains("time budget")));
-        let mut c = MeasureConfig::default();
-        c.latency_samples = 3;
+        let c = MeasureConfig {
+            latency_samples: 3,
+            ..MeasureConfig::default()
+        };
         assert!(c.validate().is_err());
     }
 }

@@ -194,7 +194,8 @@ pub fn server_timing_dur(value: &str, metric: &str) -> Option<Duration> {
                     return None;
                 }
                 let ms: f64 = v.trim().trim_matches('"').parse().ok()?;
-                (ms.is_finite() && ms >= 0.0 && ms < 3_600_000.0)
+                (0.0..3_600_000.0)
+                    .contains(&ms)
                     .then(|| Duration::from_secs_f64(ms / 1000.0))
             })
         })
