@@ -24,6 +24,8 @@ enum Command {
     Serve(ispeed_server::ServeArgs),
     /// Measure against a built-in server on loopback behind an emulated mobile link.
     Demo(cmd::demo::DemoArgs),
+    /// Ping the servers of a list and print them nearest first.
+    Servers(cmd::servers::ServersArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
                 .await
                 .map_err(|e| format!("server: {e}")),
             Command::Demo(args) => cmd::demo::run(args).await,
+            Command::Servers(args) => cmd::servers::run(args).await,
         }
     });
     match outcome {

@@ -34,6 +34,16 @@ pub const DOWNLOAD_BYTE_BUDGET: u64 = 50_000_000;
 /// Mobile data an upload may use at most: uplinks run at about a third of downlinks.
 pub const UPLOAD_BYTE_BUDGET: u64 = 25_000_000;
 
+/// The server list used when none is given: our own list format (see
+/// [`crate::servers`]). Cloudflare's edge is reachable from every mobile network and
+/// answers from the nearest of its sites; a campaign adds its operator-neutral
+/// servers here, or hands the app its own list.
+pub const DEFAULT_SERVER_LIST: &str = r#"{
+  "servers": [
+    { "name": "Cloudflare (nearest edge)", "url": "https://speed.cloudflare.com/", "protocol": "cloudflare" }
+  ]
+}"#;
+
 /// How the stop rule decides that throughput is stable.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StabilityRule {

@@ -128,6 +128,27 @@ pub enum Error {
         /// The overall limit.
         after: Duration,
     },
+    /// A server answers, but with none of the protocols this client speaks.
+    #[error(
+        "{url} does not answer as an i-Speed, LibreSpeed or Cloudflare server; give --protocol explicitly or check the address"
+    )]
+    UnknownProtocol {
+        /// The base URL that was probed.
+        url: String,
+    },
+    /// A server list cannot be read.
+    #[error("the server list is not usable: {0}")]
+    ServerList(String),
+    /// No server of a list answered.
+    #[error(
+        "none of the {tried} servers in the list answered; check the network connection (first failure: {first_failure})"
+    )]
+    NoServerReachable {
+        /// How many candidates were tried.
+        tried: usize,
+        /// Why the first of them failed.
+        first_failure: String,
+    },
 }
 
 impl Error {
@@ -150,6 +171,9 @@ impl Error {
             Error::OverallTimeout { .. } => "overall_timeout",
             Error::WifiOn { .. } => "wifi_on",
             Error::NotCellular { .. } => "not_cellular",
+            Error::UnknownProtocol { .. } => "unknown_protocol",
+            Error::ServerList(_) => "server_list",
+            Error::NoServerReachable { .. } => "no_server_reachable",
         }
     }
 

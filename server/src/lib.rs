@@ -1,11 +1,14 @@
 //! `ispeed-server`: the reference measurement server.
 //!
-//! Serves the native protocol (see [`routes`]) behind an emulated mobile link
+//! Serves the native protocol (see [`routes`]), LibreSpeed's backend routes
+//! ([`librespeed`]) and Cloudflare's ([`cloudflare`]) behind one emulated mobile link
 //! ([`link`]): a downlink and an uplink rate, each one pacer shared by all connections,
 //! and an added round trip. Tests, the demo and self-hosters run it; it is a library
 //! first ([`serve`], [`spawn`]) and a binary second.
 
+pub mod cloudflare;
 pub mod faults;
+pub mod librespeed;
 pub mod link;
 pub mod payload;
 pub mod routes;
@@ -109,6 +112,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/info", get(routes::info))
         .route("/download", get(routes::download))
         .route("/upload", post(routes::upload))
+        .merge(librespeed::routes())
+        .merge(cloudflare::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
@@ -136,7 +141,9 @@ pub async fn serve_state(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(state))
+    // Peer addresses feed LibreSpeed's getIP.php.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

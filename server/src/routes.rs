@@ -64,7 +64,7 @@ pub struct Info {
     pub max_upload_bytes: u64,
 }
 
-fn no_store(mut resp: Response) -> Response {
+pub(crate) fn no_store(mut resp: Response) -> Response {
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
@@ -83,7 +83,9 @@ pub async fn info(State(app): State<Arc<AppState>>) -> Response {
         Json(Info {
             name: "ispeed-server".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            protocols: vec!["ispeed".to_owned()],
+            protocols: ["ispeed", "librespeed", "cloudflare"]
+                .map(str::to_owned)
+                .to_vec(),
             link: app.link.profile,
             max_download_bytes: app.config.max_download_bytes,
             max_upload_bytes: app.config.max_upload_bytes,
@@ -101,6 +103,12 @@ pub async fn download(
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
     // The request's trip up and the first byte's trip down.
     tokio::time::sleep(app.link.profile.rtt()).await;
+    paced_payload(app, len)
+}
+
+/// An answer of `len` random bytes paced by the downlink and counted as they leave,
+/// for every protocol's download route. The caller has already waited the round trip.
+pub(crate) fn paced_payload(app: Arc<AppState>, len: u64) -> Response {
     let chunk = app
         .link
         .down

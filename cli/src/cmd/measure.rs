@@ -1,11 +1,12 @@
 //! `ispeed measure`: one measurement against a server.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use ispeed_core::measure::{ProgressListener, Silent};
 use ispeed_core::network::NetworkPolicy;
-use ispeed_core::protocol::ProtocolKind;
+use ispeed_core::protocol::detect::ProtocolChoice;
 use ispeed_core::{Error, MeasureConfig, MeasureRequest, MeasurementResult, Platform, SystemClock};
 use tokio_util::sync::CancellationToken;
 
@@ -60,11 +61,15 @@ impl MeasureOptions {
 #[derive(Debug, Clone, Args)]
 pub struct MeasureArgs {
     /// Base URL of the measurement server, e.g. http://127.0.0.1:8080.
-    #[arg(long)]
-    pub server: String,
-    /// Protocol the server speaks.
+    #[arg(long, required_unless_present = "list", conflicts_with = "list")]
+    pub server: Option<String>,
+    /// Measure against the nearest server of this list (our JSON format or
+    /// LibreSpeed's); each entry's own protocol is used.
+    #[arg(long, value_name = "FILE")]
+    pub list: Option<PathBuf>,
+    /// Protocol the server speaks: ispeed, librespeed, cloudflare or auto.
     #[arg(long, default_value = "ispeed")]
-    pub protocol: ProtocolKind,
+    pub protocol: ProtocolChoice,
     /// Measure on any network, not only cellular with Wi-Fi off (labs, loopback).
     #[arg(long)]
     pub allow_any_network: bool,
@@ -116,16 +121,25 @@ pub fn print_result(result: &MeasurementResult, json: bool) -> Result<(), String
 
 /// `ispeed measure`.
 pub async fn run(args: MeasureArgs) -> Result<(), String> {
-    let mut request = MeasureRequest::new(args.server.clone());
-    request.protocol = args.protocol;
-    request.config = args.options.config()?;
-    request.config.interface = args.interface.clone();
+    let mut config = args.options.config()?;
+    config.interface = args.interface.clone();
+    let (server, protocol) = super::servers::resolve(
+        args.server.as_deref(),
+        args.list.as_deref(),
+        args.protocol,
+        &config,
+        args.options.json,
+    )
+    .await?;
+    let mut request = MeasureRequest::new(server.clone());
+    request.protocol = protocol;
+    request.config = config;
     request.policy = if args.allow_any_network {
         NetworkPolicy::AnyNetwork
     } else {
         NetworkPolicy::CellularOnly
     };
-    let platform = crate::platform::desktop(&args.server, args.interface).await?;
+    let platform = crate::platform::desktop(&server, args.interface).await?;
     let result = run_measurement(request, platform.as_ref(), args.options.json).await?;
     print_result(&result, args.options.json)
 }

@@ -11,7 +11,7 @@ use reqwest::{Client, Response, Url};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::transfer::{self, StreamLog, TransferPlan};
+use super::transfer::{self, Probe, StreamLog, TransferPlan};
 use super::{Phase, ProgressEvent, ProgressListener};
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result};
@@ -24,7 +24,7 @@ const PHASE: Phase = Phase::Download;
 pub async fn measure(
     protocol: &dyn ServerProtocol,
     config: &MeasureConfig,
-    probe: Option<(Client, Url)>,
+    probe: Option<Probe>,
     listener: &dyn ProgressListener,
 ) -> Result<TransferResult> {
     listener.on_event(&ProgressEvent::PhaseStarted { phase: PHASE });

@@ -10,12 +10,15 @@ use tokio::time::Instant;
 
 use super::{Phase, ProgressEvent, ProgressListener, stats};
 use crate::error::{Error, Result};
+use crate::protocol::PingTiming;
 use crate::result::LatencyResult;
 
-/// Times one request/response on `client`, body included.
+/// Times one request/response on `client`, body included, and turns it into latency
+/// as `timing` says.
 pub(crate) async fn round_trip(
     client: &Client,
     url: &Url,
+    timing: PingTiming,
     phase: Phase,
     timeout: Duration,
 ) -> Result<Duration> {
@@ -40,6 +43,7 @@ pub(crate) async fn round_trip(
                         .to_owned(),
             });
         }
+        let headers = resp.headers().clone();
         // Ping answers are a few bytes; a large body is a portal page, not a ping.
         let body = resp
             .bytes()
@@ -51,10 +55,10 @@ pub(crate) async fn round_trip(
                 detail: format!("ping answered with {} bytes", body.len()),
             });
         }
-        Ok(())
+        Ok(headers)
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(())) => Ok(start.elapsed()),
+        Ok(Ok(headers)) => Ok(timing.latency(start.elapsed(), &headers)),
         Ok(Err(Error::Timeout { .. })) | Err(_) => Err(Error::Timeout {
             phase,
             after: timeout,
@@ -67,14 +71,15 @@ pub(crate) async fn round_trip(
 pub async fn measure(
     client: &Client,
     url: &Url,
+    timing: PingTiming,
     samples: u32,
     timeout: Duration,
     listener: &dyn ProgressListener,
 ) -> Result<LatencyResult> {
-    round_trip(client, url, Phase::Latency, timeout).await?;
+    round_trip(client, url, timing, Phase::Latency, timeout).await?;
     let mut rtts = Vec::with_capacity(samples as usize);
     for _ in 0..samples {
-        let rtt = round_trip(client, url, Phase::Latency, timeout).await?;
+        let rtt = round_trip(client, url, timing, Phase::Latency, timeout).await?;
         let ms = rtt.as_secs_f64() * 1000.0;
         listener.on_event(&ProgressEvent::Rtt {
             phase: Phase::Latency,

@@ -191,10 +191,11 @@ async fn sequence(
 ) -> Result<()> {
     let config = &request.config;
     let ping = protocol.ping_url();
+    let timing = protocol.ping_timing();
     // One warm connection for idle latency; a second, separate one for latency under
     // load, so that probes never queue behind the transfer's own bytes on one socket.
     let idle_client = crate::http::client(config)?;
-    let probe = || crate::http::client(config).map(|c| Some((c, ping.clone())));
+    let probe = || crate::http::client(config).map(|c| Some((c, ping.clone(), timing)));
 
     if request.phases.latency {
         listener.on_event(&ProgressEvent::PhaseStarted {
@@ -203,6 +204,7 @@ async fn sequence(
         let r = latency::measure(
             &idle_client,
             &ping,
+            timing,
             config.latency_samples,
             config.request_timeout,
             listener,

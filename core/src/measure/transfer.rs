@@ -21,7 +21,12 @@ use super::sampler::{Sampler, StopReason};
 use super::{Phase, ProgressEvent, ProgressListener, latency, stats};
 use crate::config::{MeasureConfig, TransferConfig};
 use crate::error::{Error, Result};
+use crate::protocol::PingTiming;
 use crate::result::TransferResult;
+
+/// What latency probes under load use: their own client, the ping URL and how its
+/// round trips become latency.
+pub(crate) type Probe = (Client, Url, PingTiming);
 
 /// Points closer together than this are merged, bounding a log to a few hundred
 /// points a second however small the chunks are.
@@ -79,8 +84,8 @@ pub(crate) struct TransferPlan<'a> {
     pub config: &'a MeasureConfig,
     /// How far in the past the logs are read (zero for downloads).
     pub read_lag: Duration,
-    /// Client and URL for latency probes on their own connection.
-    pub probe: Option<(Client, Url)>,
+    /// Latency probes on their own connection.
+    pub probe: Option<Probe>,
 }
 
 /// Runs `plan.transfer.streams` copies of `stream` until the stop rule, a budget,
@@ -116,10 +121,11 @@ where
         tasks.spawn(stream(i, log.clone(), stop.child_token()));
     }
     let rtts = Arc::new(Mutex::new(Vec::new()));
-    if let Some((client, url)) = probe {
+    if let Some((client, url, timing)) = probe {
         tasks.spawn(probe_loop(
             client,
             url,
+            timing,
             phase,
             config.loaded_latency_interval,
             rtts.clone(),
@@ -229,6 +235,7 @@ fn emit_new_rtts(
 async fn probe_loop(
     client: Client,
     url: Url,
+    timing: PingTiming,
     phase: Phase,
     every: Duration,
     rtts: Arc<Mutex<Vec<f64>>>,
@@ -243,7 +250,7 @@ async fn probe_loop(
         }
         let rtt = tokio::select! {
             _ = stop.cancelled() => return Ok(()),
-            r = latency::round_trip(&client, &url, phase, every * 8) => r,
+            r = latency::round_trip(&client, &url, timing, phase, every * 8) => r,
         };
         if let Ok(rtt) = rtt {
             rtts.lock()

@@ -1,7 +1,18 @@
 //! Upload: parallel POSTs of random payload, counted only when the server confirms
 //! receipt (see [`UploadAccounting`]).
+//!
+//! With streamed reports (the native server) a stream sends one body and counts what
+//! the server's report lines say it has read. With counting on completion (LibreSpeed,
+//! Cloudflare) a stream sends one body at a time, sized by [`RequestSizing`], and
+//! counts it when the answer arrives; the next body leaves only then, so no byte is
+//! ever counted before the server has confirmed it. An answer that arrives before the
+//! whole body was even handed to the connection confirms nothing and fails the phase.
+//! In both cases the logs are read a little in the past, so that the interpolation
+//! between two confirmations spreads a body's bytes over the time they took to cross
+//! instead of counting them in one step.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::stream;
@@ -9,13 +20,13 @@ use reqwest::{Body, Client, Url};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::transfer::{self, StreamLog, TransferPlan};
+use super::transfer::{self, Probe, StreamLog, TransferPlan};
 use super::{Phase, ProgressEvent, ProgressListener};
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result};
 use crate::http::payload_chunks;
 use crate::protocol::native::UploadReport;
-use crate::protocol::{ServerProtocol, UploadAccounting};
+use crate::protocol::{RequestSizing, ServerProtocol, UploadAccounting};
 use crate::result::TransferResult;
 
 const PHASE: Phase = Phase::Upload;
@@ -30,7 +41,7 @@ const MAX_REPORT_LINE: usize = 1024;
 pub async fn measure(
     protocol: &dyn ServerProtocol,
     config: &MeasureConfig,
-    probe: Option<(Client, Url)>,
+    probe: Option<Probe>,
     listener: &dyn ProgressListener,
 ) -> Result<TransferResult> {
     listener.on_event(&ProgressEvent::PhaseStarted { phase: PHASE });
@@ -45,7 +56,10 @@ pub async fn measure(
         // Read the logs two report periods back, so every stream has a report on
         // each side of the instant.
         UploadAccounting::StreamedReports { interval } => interval * 2,
-        UploadAccounting::OnCompletion { .. } => Duration::ZERO,
+        // Two request lengths back, every stream has confirmed a body on each side of
+        // the instant read, so the count is interpolated between confirmations and
+        // never stuck at the last one.
+        UploadAccounting::OnCompletion { sizing } => sizing.target * 2,
     };
     let limits = Limits {
         request: config.request_timeout,
@@ -66,8 +80,8 @@ pub async fn measure(
                 UploadAccounting::StreamedReports { .. } => {
                     reported_stream(client, url, share, log, stop, limits).await
                 }
-                UploadAccounting::OnCompletion { request_bytes } => {
-                    completion_stream(client, url, share, request_bytes, log, stop, limits).await
+                UploadAccounting::OnCompletion { sizing } => {
+                    completion_stream(client, url, share, sizing, log, stop, limits).await
                 }
             }
         }
@@ -81,19 +95,35 @@ struct Limits {
     stall: Duration,
 }
 
-fn body(len: u64) -> Body {
-    Body::wrap_stream(stream::iter(
-        payload_chunks(len, CHUNK).map(Ok::<_, std::io::Error>),
-    ))
+/// A body of `len` payload bytes; `handed_over`, if given, is set when its last
+/// chunk has been handed to the connection.
+fn body(len: u64, handed_over: Option<Arc<AtomicBool>>) -> Body {
+    let mut chunks = payload_chunks(len, CHUNK).peekable();
+    let tracked = std::iter::from_fn(move || {
+        let chunk = chunks.next()?;
+        if chunks.peek().is_none() {
+            if let Some(flag) = &handed_over {
+                flag.store(true, Ordering::Release);
+            }
+        }
+        Some(Ok::<_, std::io::Error>(chunk))
+    });
+    Body::wrap_stream(stream::iter(tracked))
 }
 
-async fn send(client: &Client, url: &Url, len: u64, limits: Limits) -> Result<reqwest::Response> {
+async fn send(
+    client: &Client,
+    url: &Url,
+    len: u64,
+    limits: Limits,
+    handed_over: Option<Arc<AtomicBool>>,
+) -> Result<reqwest::Response> {
     let host = url.host_str().unwrap_or_default().to_owned();
     let req = client
         .post(url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
         .header(reqwest::header::CONTENT_LENGTH, len)
-        .body(body(len))
+        .body(body(len, handed_over))
         .send();
     let resp = tokio::time::timeout(limits.request, req)
         .await
@@ -119,7 +149,7 @@ async fn reported_stream(
     let host = url.host_str().unwrap_or_default().to_owned();
     let mut resp = tokio::select! {
         _ = stop.cancelled() => return Ok(()),
-        r = send(&client, &url, len, limits) => r?,
+        r = send(&client, &url, len, limits, None) => r?,
     };
     log.record(Instant::now(), 0);
     let mut line = Vec::new();
@@ -175,27 +205,39 @@ async fn reported_stream(
     }
 }
 
-/// Requests of `request_bytes` one after another, each counted when the server's
-/// answer confirms it has read the whole body.
+/// Bodies one after another, sized by `sizing`, each counted when the server's
+/// answer confirms it has read the whole of it.
 async fn completion_stream(
     client: Client,
     url: Url,
     share: u64,
-    request_bytes: u64,
+    sizing: RequestSizing,
     log: Arc<StreamLog>,
     stop: CancellationToken,
     limits: Limits,
 ) -> Result<()> {
     let host = url.host_str().unwrap_or_default().to_owned();
     let mut confirmed = 0u64;
+    let mut next_len = sizing.first_bytes.clamp(1, sizing.max_bytes.max(1));
     log.record(Instant::now(), 0);
     while confirmed < share {
-        let len = request_bytes.min(share - confirmed);
+        let len = next_len.min(share - confirmed);
+        let sent_at = Instant::now();
         let exchange = async {
-            let resp = send(&client, &url, len, limits).await?;
+            let handed_over = Arc::new(AtomicBool::new(false));
+            let resp = send(&client, &url, len, limits, Some(handed_over.clone())).await?;
             resp.bytes()
                 .await
-                .map_err(|e| Error::from_http(PHASE, &host, &e))
+                .map_err(|e| Error::from_http(PHASE, &host, &e))?;
+            // An answer before the body was even handed over cannot confirm it: the
+            // server did not wait for the body, and its bytes would be counted unseen.
+            if !handed_over.load(Ordering::Acquire) {
+                return Err(Error::Protocol {
+                    phase: PHASE,
+                    detail: "the server answered before receiving the whole upload body".to_owned(),
+                });
+            }
+            Ok(())
         };
         tokio::select! {
             _ = stop.cancelled() => return Ok(()),
@@ -204,8 +246,10 @@ async fn completion_stream(
                 Ok(r) => { r?; }
             },
         }
+        let now = Instant::now();
         confirmed += len;
-        log.record(Instant::now(), confirmed);
+        log.record(now, confirmed);
+        next_len = sizing.next(len, now - sent_at);
     }
     Ok(())
 }
