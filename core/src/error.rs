@@ -87,6 +87,10 @@ pub enum Error {
         /// The overall limit.
         after: Duration,
     },
+    /// A scheduler cannot go on safely (for example, its history does not show the
+    /// run it just made, so it would measure again and again).
+    #[error("scheduler: {0}")]
+    Schedule(String),
 }
 
 impl Error {
@@ -104,6 +108,7 @@ impl Error {
             Error::ConnectionLost { .. } => "connection_lost",
             Error::Cancelled => "cancelled",
             Error::OverallTimeout { .. } => "overall_timeout",
+            Error::Schedule(_) => "schedule",
         }
     }
 
