@@ -24,6 +24,10 @@ enum Command {
     Serve(ispeed_server::ServeArgs),
     /// Measure against a built-in server on loopback behind an emulated mobile link.
     Demo(cmd::demo::DemoArgs),
+    /// Scheduling policies: simulate their timelines.
+    Schedule(cmd::schedule::ScheduleArgs),
+    /// Measure by itself when the auto-measure policy says so, until Ctrl-C.
+    Auto(cmd::auto::AutoArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
                 .await
                 .map_err(|e| format!("server: {e}")),
             Command::Demo(args) => cmd::demo::run(args).await,
+            Command::Schedule(args) => cmd::schedule::run(args).await,
+            Command::Auto(args) => cmd::auto::run(args).await,
         }
     });
     match outcome {

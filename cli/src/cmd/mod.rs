@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
+pub mod auto;
 pub mod demo;
 pub mod measure;
+pub mod schedule;

@@ -147,7 +147,7 @@ impl Default for AutoPolicy {
             backoff_base: DEFAULT_BACKOFF_BASE,
             backoff_cap: DEFAULT_BACKOFF_CAP,
             recheck_interval: DEFAULT_RECHECK_INTERVAL,
-            seed: 0x5eed_1_5eed,
+            seed: 0x0005_eed1_5eed,
         }
     }
 }
@@ -261,7 +261,7 @@ impl std::fmt::Display for Reason {
             Reason::FirstRun => write!(f, "first run"),
             Reason::Due { spacing_minutes } => write!(
                 f,
-                "due: {}h{:02} of active time since the last run",
+                "due: the drawn spacing of {}h{:02} (active time) has passed",
                 spacing_minutes / 60,
                 spacing_minutes % 60
             ),
@@ -294,14 +294,11 @@ impl std::fmt::Display for Reason {
                 mb(*expected_bytes),
                 mb(*limit_bytes)
             ),
-            Reason::BackingOff { failures, until } => write!(
-                f,
-                "backing off after {failures} failed attempt(s) until {}",
-                until.format("%Y-%m-%d %H:%M UTC")
-            ),
-            Reason::NotDue { due_at } => {
-                write!(f, "not due until {}", due_at.format("%Y-%m-%d %H:%M UTC"))
+            // Times are left to `next_check_at`, which callers show in local time.
+            Reason::BackingOff { failures, .. } => {
+                write!(f, "backing off after {failures} failed attempt(s)")
             }
+            Reason::NotDue { .. } => write!(f, "spacing since the last run not over yet"),
             Reason::WifiConnected => write!(f, "Wi-Fi is connected"),
             Reason::NotCellular { transport } => {
                 write!(f, "not on cellular (on {transport})")
@@ -369,7 +366,9 @@ impl AutoPolicy {
             ));
         }
         if self.max_per_day == 0 {
-            return Err(Error::Config("at least one run a day must be allowed".to_owned()));
+            return Err(Error::Config(
+                "at least one run a day must be allowed".to_owned(),
+            ));
         }
         self.measure_config().validate()
     }
@@ -426,7 +425,12 @@ impl AutoPolicy {
 
     /// Whether to measure at `now`, given the platform state and every past run
     /// (in any order; failed attempts included).
-    pub fn decide(&self, now: DateTime<Utc>, state: &PlatformState, history: &[PastRun]) -> Decision {
+    pub fn decide(
+        &self,
+        now: DateTime<Utc>,
+        state: &PlatformState,
+        history: &[PastRun],
+    ) -> Decision {
         let tz = state.time_zone;
         let window = self.window();
         // Runs the clock places after now happened before the clock was moved back.
@@ -437,7 +441,15 @@ impl AutoPolicy {
         let mut runs: Vec<(PastRun, DateTime<Utc>)> = history
             .iter()
             .filter(|r| r.at <= now + self.max_interval)
-            .map(|r| (PastRun { at: r.at.min(now), ..*r }, r.at))
+            .map(|r| {
+                (
+                    PastRun {
+                        at: r.at.min(now),
+                        ..*r
+                    },
+                    r.at,
+                )
+            })
             .collect();
         runs.sort_by_key(|(r, recorded)| (r.at, *recorded));
         let recorded_last = runs.last().map(|(_, t)| *t);
@@ -614,6 +626,8 @@ where
 }
 
 #[cfg(test)]
+// A failed expectation in a test is the test failing, with its context.
+#[allow(clippy::expect_used)]
 mod tests {
     use std::cell::RefCell;
 
@@ -640,9 +654,8 @@ mod tests {
         );
         // Mean of an exponential (mean 8 h) clamped to [1 h, 20 h]:
         // 1 + 8 (e^{-1/8} - e^{-20/8}) ≈ 7.40 h.
-        let mean_h = draws.iter().map(|d| d.num_seconds() as f64).sum::<f64>()
-            / draws.len() as f64
-            / 3600.0;
+        let mean_h =
+            draws.iter().map(|d| d.num_seconds() as f64).sum::<f64>() / draws.len() as f64 / 3600.0;
         assert!((mean_h - 7.40).abs() < 0.4, "mean spacing {mean_h:.2} h");
         // Memoryless: about e^{-1} ≈ 37 % of draws exceed the mean, not half.
         let above = draws.iter().filter(|d| **d > Duration::hours(8)).count() as f64;
@@ -666,14 +679,18 @@ mod tests {
     fn expected_cost_follows_recent_cellular_runs() {
         let policy = AutoPolicy::default();
         let t = local(Ho_Chi_Minh, "2026-11-25 08:00");
-        assert_eq!(policy.expected_run_bytes(&[]), 5 * MB, "caps when no history");
+        assert_eq!(
+            policy.expected_run_bytes(&[]),
+            5 * MB,
+            "caps when no history"
+        );
         let mut wifi = run(t, 40 * MB);
         wifi.transport = Transport::Wifi;
         let history = [
             run(t, 9 * MB), // old: out of the window of three
             run(t + Duration::hours(1), 2 * MB),
             run(t + Duration::hours(2), 3 * MB),
-            run(t + Duration::hours(3), 1 * MB),
+            run(t + Duration::hours(3), MB),
             wifi,
         ];
         assert_eq!(policy.expected_run_bytes(&history), 3 * MB);
@@ -1034,12 +1051,19 @@ mod tests {
             max_per_day: 1,
             ..policy.clone()
         };
-        assert_eq!(tight.decide(now, &state, &history).reason.code(), "daily_limit");
+        assert_eq!(
+            tight.decide(now, &state, &history).reason.code(),
+            "daily_limit"
+        );
         // It runs once the new clock has passed the run plus its spacing: a delay of
         // the shift, not a stall.
         let due = policy.window().advance(Ho_Chi_Minh, ran, spacing);
         assert!(policy.decide(due, &state, &history).run);
-        assert!(!policy.decide(due - Duration::minutes(1), &state, &history).run);
+        assert!(
+            !policy
+                .decide(due - Duration::minutes(1), &state, &history)
+                .run
+        );
 
         // Set back by three days: the future-dated run is disregarded, so the policy
         // runs now instead of waiting three days, and no phantom run fills today.
@@ -1061,7 +1085,10 @@ mod tests {
         assert!(!a.run && !b.run, "a zone change is no reason to run again");
         // 06:30 in Ho Chi Minh City is 08:30 in Tokyo: outside, then inside active hours.
         let early = local(Ho_Chi_Minh, "2026-11-26 06:30");
-        assert_eq!(policy.decide(early, &hcm, &[]).reason.code(), "outside_active_hours");
+        assert_eq!(
+            policy.decide(early, &hcm, &[]).reason.code(),
+            "outside_active_hours"
+        );
         assert_eq!(policy.decide(early, &tokyo, &[]).reason.code(), "first_run");
     }
 
@@ -1071,7 +1098,9 @@ mod tests {
             active_start: NaiveTime::from_hms_opt(22, 0, 0).unwrap_or(NaiveTime::MIN),
             ..AutoPolicy::default()
         };
-        assert!(matches!(bad_hours.validate(), Err(Error::Config(m)) if m.contains("active hours")));
+        assert!(
+            matches!(bad_hours.validate(), Err(Error::Config(m)) if m.contains("active hours"))
+        );
         let bad_bounds = AutoPolicy {
             min_interval: Duration::hours(30),
             ..AutoPolicy::default()
@@ -1142,7 +1171,10 @@ mod tests {
             assert!(window.contains(tz, r.at), "run at {} outside hours", r.at);
             minutes.insert(r.at.with_timezone(&tz).format("%H:%M").to_string());
         }
-        assert!(minutes.len() > runs.len() / 2, "runs spread over the day: {minutes:?}");
+        assert!(
+            minutes.len() > runs.len() / 2,
+            "runs spread over the day: {minutes:?}"
+        );
         for day in 0..14 {
             let from = start + Duration::days(day);
             let today: Vec<_> = runs
@@ -1165,7 +1197,11 @@ mod tests {
         let runs = drive(&policy, start, 15, |_| on_cellular(tz), 5 * MB).await;
         let dec1 = local(tz, "2026-12-01 00:00");
         let november: u64 = runs.iter().filter(|r| r.at < dec1).map(|r| r.bytes).sum();
-        assert_eq!(november, 30 * MB, "spends the month's budget exactly, no more");
+        assert_eq!(
+            november,
+            30 * MB,
+            "spends the month's budget exactly, no more"
+        );
         assert!(runs.iter().any(|r| r.at >= dec1), "resumes in December");
     }
 

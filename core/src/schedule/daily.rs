@@ -81,10 +81,14 @@ impl DailyPolicy {
     /// Checks the policy for settings that cannot work.
     pub fn validate(&self) -> Result<()> {
         if self.target == 0 {
-            return Err(Error::Config("the daily target must be at least 1".to_owned()));
+            return Err(Error::Config(
+                "the daily target must be at least 1".to_owned(),
+            ));
         }
         if self.reminder_slots.is_empty() {
-            return Err(Error::Config("at least one reminder time is needed".to_owned()));
+            return Err(Error::Config(
+                "at least one reminder time is needed".to_owned(),
+            ));
         }
         if self.reminder_slots.windows(2).any(|w| w[0] >= w[1]) {
             return Err(Error::Config(
@@ -137,5 +141,150 @@ impl DailyPolicy {
             next_reminder_at,
             day_ends_at: day_start(tz, tomorrow),
         }
+    }
+}
+
+#[cfg(test)]
+// A failed expectation in a test is the test failing, with its context.
+#[allow(clippy::expect_used)]
+mod tests {
+    use chrono::Duration;
+    use chrono_tz::Asia::{Ho_Chi_Minh, Tokyo};
+
+    use super::*;
+    use crate::clock::{Clock, FakeClock};
+    use crate::network::Transport;
+    use crate::schedule::testing::{local, run};
+
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
+    }
+
+    fn invalid(at: DateTime<Utc>) -> PastRun {
+        PastRun {
+            valid: false,
+            ..run(at, 1)
+        }
+    }
+
+    #[test]
+    fn status_table_over_a_day_in_ho_chi_minh_city() {
+        let tz = Ho_Chi_Minh;
+        let policy = DailyPolicy::default();
+        let t = |s: &str| local(tz, &format!("2026-11-25 {s}"));
+        let wifi = PastRun {
+            transport: Transport::Wifi,
+            ..run(t("09:05"), 1)
+        };
+        let failed = PastRun {
+            failed: true,
+            ..run(t("09:06"), 0)
+        };
+        // (now, history, done, next reminder)
+        type Row<'a> = (&'a str, Vec<PastRun>, u32, Option<DateTime<Utc>>);
+        let rows: Vec<Row> = vec![
+            ("00:10", vec![], 0, Some(t("09:00"))),
+            ("09:00", vec![], 0, Some(t("13:00"))),
+            ("09:30", vec![run(t("09:10"), 1)], 1, Some(t("13:00"))),
+            // Invalid, Wi-Fi and failed attempts do not count.
+            (
+                "09:30",
+                vec![invalid(t("09:10")), wifi, failed],
+                0,
+                Some(t("13:00")),
+            ),
+            (
+                "14:00",
+                vec![run(t("09:10"), 1), run(t("13:10"), 1)],
+                2,
+                Some(t("19:00")),
+            ),
+            // Target met: no reminder, even with a slot still ahead.
+            (
+                "15:00",
+                vec![run(t("09:10"), 1), run(t("13:10"), 1), run(t("14:50"), 1)],
+                3,
+                None,
+            ),
+            // Today's slots are over but one is missing: tomorrow's first slot.
+            (
+                "20:00",
+                vec![run(t("09:10"), 1)],
+                1,
+                Some(local(tz, "2026-11-26 09:00")),
+            ),
+        ];
+        for (now, history, done, next) in rows {
+            let s = policy.status(t(now), tz, &history);
+            assert_eq!(s.done_today, done, "at {now}");
+            assert_eq!(s.remaining, 3 - done, "at {now}");
+            assert_eq!(s.next_reminder_at, next, "at {now}");
+            assert_eq!(s.day_ends_at, local(tz, "2026-11-26 00:00"));
+        }
+    }
+
+    #[test]
+    fn midnight_starts_a_new_count() {
+        let tz = Ho_Chi_Minh;
+        let policy = DailyPolicy::default();
+        let clock = FakeClock::new(local(tz, "2026-11-25 23:50"));
+        let history = [
+            run(local(tz, "2026-11-25 09:10"), 1),
+            run(local(tz, "2026-11-25 13:10"), 1),
+            run(local(tz, "2026-11-25 23:40"), 1),
+        ];
+        assert_eq!(
+            policy.status(clock.now(), tz, &history).next_reminder_at,
+            None
+        );
+        clock.advance(Duration::minutes(20));
+        let s = policy.status(clock.now(), tz, &history);
+        assert_eq!((s.done_today, s.remaining), (0, 3));
+        assert_eq!(s.next_reminder_at, Some(local(tz, "2026-11-26 09:00")));
+    }
+
+    #[test]
+    fn day_boundaries_follow_the_time_zone_the_phone_is_in() {
+        let policy = DailyPolicy::default();
+        // 21:30 in Ho Chi Minh City is 23:30 in Tokyo; 22:30 is 00:30 next day there.
+        let history = [
+            run(local(Ho_Chi_Minh, "2026-11-25 21:30"), 1),
+            run(local(Ho_Chi_Minh, "2026-11-25 22:30"), 1),
+        ];
+        let now = local(Ho_Chi_Minh, "2026-11-25 23:30");
+        let hcm = policy.status(now, Ho_Chi_Minh, &history);
+        let tokyo = policy.status(now, Tokyo, &history);
+        assert_eq!(hcm.done_today, 2);
+        assert_eq!(tokyo.done_today, 1, "in Tokyo it is already the 26th");
+        assert_eq!(hcm.day_ends_at, local(Ho_Chi_Minh, "2026-11-26 00:00"));
+        assert_eq!(tokyo.day_ends_at, local(Tokyo, "2026-11-27 00:00"));
+        assert_eq!(
+            tokyo.next_reminder_at,
+            Some(local(Tokyo, "2026-11-26 09:00"))
+        );
+    }
+
+    #[test]
+    fn clock_moved_backwards_keeps_todays_count() {
+        let tz = Ho_Chi_Minh;
+        let policy = DailyPolicy::default();
+        let history = [run(local(tz, "2026-11-25 13:10"), 1)];
+        // Clock set back an hour after the measurement: it still counts today.
+        let s = policy.status(local(tz, "2026-11-25 12:20"), tz, &history);
+        assert_eq!(s.done_today, 1);
+        assert_eq!(s.next_reminder_at, Some(local(tz, "2026-11-25 13:00")));
+    }
+
+    #[test]
+    fn slots_and_target_are_configurable_and_checked() -> Result<()> {
+        let tz = Ho_Chi_Minh;
+        let policy = DailyPolicy::new(2, vec![hm(21, 0), hm(7, 30)])?;
+        assert_eq!(policy.reminder_slots, vec![hm(7, 30), hm(21, 0)]);
+        let s = policy.status(local(tz, "2026-11-25 08:00"), tz, &[]);
+        assert_eq!(s.remaining, 2);
+        assert_eq!(s.next_reminder_at, Some(local(tz, "2026-11-25 21:00")));
+        assert!(DailyPolicy::new(0, vec![hm(9, 0)]).is_err());
+        assert!(DailyPolicy::new(3, vec![]).is_err());
+        Ok(())
     }
 }

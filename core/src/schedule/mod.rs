@@ -87,6 +87,7 @@ pub fn parse_time_zone(name: &str) -> crate::Result<Tz> {
 
 /// Helpers shared by the schedulers' tests.
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 pub(crate) mod testing {
     use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
     use chrono_tz::Tz;

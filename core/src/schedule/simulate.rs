@@ -129,8 +129,7 @@ pub struct Scenario {
 impl Scenario {
     /// Parses a scenario from JSON.
     pub fn from_json(text: &str) -> Result<Self> {
-        serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("scenario is not valid: {e}")))
+        serde_json::from_str(text).map_err(|e| Error::Config(format!("scenario is not valid: {e}")))
     }
 }
 
@@ -179,9 +178,12 @@ pub struct TimelineEntry {
     pub code: String,
     /// For people.
     pub message: String,
-    /// When the policy will look again, where it said.
+    /// When the policy will look again (auto) or remind next (daily), where it said.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_check_at: Option<DateTime<Utc>>,
+    /// The same on the phone's wall clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_check_local: Option<String>,
 }
 
 /// Per local day totals.
@@ -247,7 +249,11 @@ impl World {
             if day == 0 {
                 return Err(Error::Config("scenario days count from 1".to_owned()));
             }
-            Ok(local_instant(tz0, first + Duration::days(i64::from(day) - 1), time))
+            Ok(local_instant(
+                tz0,
+                first + Duration::days(i64::from(day) - 1),
+                time,
+            ))
         };
         let mut events = Vec::new();
         for e in &scenario.events {
@@ -297,7 +303,17 @@ impl World {
             code: code.to_owned(),
             message,
             next_check_at: None,
+            next_check_local: None,
         });
+    }
+
+    /// Sets the next check (or reminder) of the last entry.
+    fn set_next(&mut self, next: Option<DateTime<Utc>>) {
+        let local = next.map(|t| self.local(t));
+        if let Some(last) = self.entries.last_mut() {
+            last.next_check_at = next;
+            last.next_check_local = local;
+        }
     }
 
     /// Applies one change at real time `real`; `log` adds a timeline entry.
@@ -450,9 +466,25 @@ pub async fn simulate_auto(
         async |decision| {
             let mut w = world.borrow_mut();
             let now = clock.now();
-            w.push(now, EntryKind::Skip, decision.reason.code(), decision.message.clone());
-            if let Some(last) = w.entries.last_mut() {
-                last.next_check_at = Some(decision.next_check_at);
+            // A wake-up (for a scripted event) that changes nothing is not news.
+            let repeat = w
+                .entries
+                .iter()
+                .rev()
+                .find(|e| e.kind != EntryKind::Event)
+                .is_some_and(|e| {
+                    e.kind == EntryKind::Skip
+                        && e.code == decision.reason.code()
+                        && e.next_check_at == Some(decision.next_check_at)
+                });
+            if !repeat {
+                w.push(
+                    now,
+                    EntryKind::Skip,
+                    decision.reason.code(),
+                    decision.message.clone(),
+                );
+                w.set_next(Some(decision.next_check_at));
             }
             let real_now = now - w.offset;
             let mut real_next = decision.next_check_at - w.offset;
@@ -513,7 +545,8 @@ pub fn simulate_daily(
             .into_iter()
             .chain(policy.slots_on(tz, next_date(today)))
             .find(|&s| s > device);
-        let mut next = w.end;
+        // The shell asks again at local midnight, as DailyStatus::day_ends_at says.
+        let mut next = w.end.min(status.day_ends_at - w.offset);
         if let Some(s) = next_slot {
             next = next.min(s - w.offset);
         }
@@ -573,10 +606,221 @@ pub fn simulate_daily(
             );
             let code = if valid { "valid" } else { "invalid" };
             w.push(device, EntryKind::Measurement, code, msg);
-            if let Some(last) = w.entries.last_mut() {
-                last.next_check_at = after.next_reminder_at;
-            }
+            w.set_next(after.next_reminder_at);
         }
     }
     Ok(w.into_timeline("daily"))
+}
+
+#[cfg(test)]
+// A failed expectation in a test is the test failing, with its context.
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::schedule::time::Window;
+
+    fn scenario(json: &str) -> Scenario {
+        Scenario::from_json(json).expect("test scenario parses")
+    }
+
+    fn runs(t: &Timeline) -> Vec<&TimelineEntry> {
+        t.entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Run)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn days_of_auto_runs_stay_in_hours_spread_and_in_budget() -> Result<()> {
+        let policy = AutoPolicy::default();
+        let t = simulate_auto(&policy, &Scenario::default(), None, 10).await?;
+        let window = Window {
+            start: policy.active_start,
+            end: policy.active_end,
+        };
+        let tz = parse_time_zone(DEFAULT_TIME_ZONE)?;
+        let r = runs(&t);
+        assert!(r.len() >= 10, "{} runs in 10 days", r.len());
+        assert!(r.iter().all(|e| window.contains(tz, e.at)));
+        let minutes: std::collections::HashSet<String> =
+            r.iter().map(|e| e.local[11..16].to_owned()).collect();
+        assert!(minutes.len() > r.len() / 2, "spread: {minutes:?}");
+        assert_eq!(t.days.len(), 10);
+        for d in &t.days {
+            assert!(d.runs <= policy.max_per_day);
+            assert!(d.cellular_bytes <= policy.daily_budget_bytes);
+        }
+        // Every skipped check says why.
+        assert!(
+            t.entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::Skip)
+                .all(|e| !e.code.is_empty() && e.next_check_at.is_some())
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn time_zone_change_from_ho_chi_minh_to_tokyo_runs_no_extra() -> Result<()> {
+        let policy = AutoPolicy::default();
+        let s = scenario(
+            r#"{ "events": [ { "day": 2, "time": "05:30", "time_zone": "Asia/Tokyo" } ] }"#,
+        );
+        let t = simulate_auto(&policy, &s, Some("Asia/Ho_Chi_Minh"), 4).await?;
+        let r = runs(&t);
+        for pair in r.windows(2) {
+            assert!(pair[1].at - pair[0].at >= policy.min_interval);
+        }
+        // After the move, active hours are Tokyo's: 08:00 Tokyo is 06:00 in Ho Chi Minh City.
+        let tokyo = parse_time_zone("Asia/Tokyo")?;
+        let window = Window {
+            start: policy.active_start,
+            end: policy.active_end,
+        };
+        let moved = t
+            .entries
+            .iter()
+            .find(|e| e.kind == EntryKind::Event)
+            .map(|e| e.at);
+        let moved = moved.expect("the move is in the timeline");
+        let after: Vec<_> = r.iter().filter(|e| e.at > moved).collect();
+        assert!(!after.is_empty());
+        assert!(after.iter().all(|e| window.contains(tokyo, e.at)));
+        assert!(after.iter().all(|e| e.local.ends_with("+09:00")));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn clock_set_back_an_evening_does_not_repeat_or_stall() -> Result<()> {
+        let policy = AutoPolicy {
+            mean_interval: Duration::hours(3),
+            ..AutoPolicy::default()
+        };
+        let s = scenario(
+            r#"{ "events": [ { "day": 1, "time": "15:00", "clock_shift_minutes": -180 } ] }"#,
+        );
+        let t = simulate_auto(&policy, &s, None, 3).await?;
+        let shift = t
+            .entries
+            .iter()
+            .position(|e| e.kind == EntryKind::Event)
+            .expect("shift logged");
+        let before = t.entries[..shift]
+            .iter()
+            .filter(|e| e.kind == EntryKind::Run)
+            .count();
+        let after = t.entries[shift..]
+            .iter()
+            .filter(|e| e.kind == EntryKind::Run)
+            .count();
+        assert!(
+            before >= 1 && after >= 2,
+            "{before} runs before, {after} after"
+        );
+        // The first run after the shift is not at the moment of the shift.
+        let first_after = t.entries[shift..]
+            .iter()
+            .find(|e| e.kind == EntryKind::Run)
+            .expect("runs after the shift");
+        assert!(first_after.at > t.entries[shift].at);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn data_budget_runs_out_and_says_so() -> Result<()> {
+        let policy = AutoPolicy {
+            monthly_budget_bytes: 20_000_000,
+            ..AutoPolicy::default()
+        };
+        let s = scenario(r#"{ "start_date": "2026-11-24", "run_bytes": 5000000 }"#);
+        let t = simulate_auto(&policy, &s, None, 9).await?;
+        let november: u64 = t
+            .days
+            .iter()
+            .filter(|d| d.date.format("%m").to_string() == "11")
+            .map(|d| d.cellular_bytes)
+            .sum();
+        assert_eq!(november, 20_000_000);
+        assert!(t.entries.iter().any(|e| e.code == "monthly_budget"));
+        let december = t
+            .days
+            .iter()
+            .filter(|d| d.date.format("%m").to_string() == "12");
+        assert!(
+            december.map(|d| d.runs).sum::<u32>() >= 1,
+            "resumes next month"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn server_outage_backs_off_then_recovers() -> Result<()> {
+        let policy = AutoPolicy::default();
+        let s = scenario(
+            r#"{ "events": [ { "day": 1, "time": "07:00", "server_down": true },
+                             { "day": 1, "time": "11:00", "server_down": false } ] }"#,
+        );
+        let t = simulate_auto(&policy, &s, None, 1).await?;
+        let failed: Vec<_> = runs(&t)
+            .into_iter()
+            .filter(|e| e.message.contains("failed: server down"))
+            .collect();
+        // 08:00, 08:15, 08:45, 09:45 (15, 30, 60 min), next at 11:45 is after the outage.
+        assert_eq!(failed.len(), 4, "{failed:?}");
+        assert!(
+            t.entries
+                .iter()
+                .any(|e| e.code == "retry" && e.message.contains("measured"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn daily_reminders_stop_once_the_target_is_met() -> Result<()> {
+        let s = scenario(
+            r#"{ "measurements": [ { "day": 1, "time": "09:10" }, { "day": 1, "time": "10:00" },
+                                   { "day": 1, "time": "12:00", "valid": false },
+                                   { "day": 1, "time": "12:30" } ] }"#,
+        );
+        let t = simulate_daily(&DailyPolicy::default(), &s, Some("Asia/Ho_Chi_Minh"), 2)?;
+        let day1: Vec<_> = t
+            .entries
+            .iter()
+            .filter(|e| e.local.starts_with("2026-11-23"))
+            .collect();
+        let kinds: Vec<EntryKind> = day1
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::Reminder | EntryKind::NoReminder))
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                EntryKind::Reminder,
+                EntryKind::NoReminder,
+                EntryKind::NoReminder
+            ],
+            "the invalid sample at 12:00 does not count, the valid one at 12:30 meets the target"
+        );
+        // Day 2 with no measurements: all three reminders.
+        assert_eq!(t.days[1].reminders, 3);
+        assert_eq!(t.days[0].valid, 3);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_scenarios_are_refused_with_a_reason() {
+        assert!(Scenario::from_json(r#"{ "evnts": [] }"#).is_err());
+        let s = scenario(r#"{ "events": [ { "day": 0, "time": "10:00" } ] }"#);
+        assert!(simulate_daily(&DailyPolicy::default(), &s, None, 1).is_err());
+        assert!(
+            simulate_daily(
+                &DailyPolicy::default(),
+                &Scenario::default(),
+                Some("Mars/Base"),
+                1
+            )
+            .is_err()
+        );
+    }
 }

@@ -71,7 +71,10 @@ pub(crate) struct Window {
 impl Window {
     /// The window on local `date`, as UTC instants.
     pub(crate) fn on(self, tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-        (local_instant(tz, date, self.start), local_instant(tz, date, self.end))
+        (
+            local_instant(tz, date, self.start),
+            local_instant(tz, date, self.end),
+        )
     }
 
     /// Whether `t` lies inside the window of its local day.
@@ -137,6 +140,8 @@ impl Window {
 }
 
 #[cfg(test)]
+// A failed expectation in a test is the test failing, with its context.
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -162,7 +167,10 @@ mod tests {
         let to = utc("2026-11-26T02:00:00Z");
         assert_eq!(w.time_inside(tz, from, to), Duration::hours(2));
         assert_eq!(w.advance(tz, from, Duration::hours(2)), to);
-        assert_eq!(w.next_open(tz, utc("2026-11-25T15:00:00Z")), utc("2026-11-26T01:00:00Z"));
+        assert_eq!(
+            w.next_open(tz, utc("2026-11-25T15:00:00Z")),
+            utc("2026-11-26T01:00:00Z")
+        );
         assert!(w.contains(tz, utc("2026-11-25T01:00:00Z")));
         assert!(!w.contains(tz, utc("2026-11-25T00:59:00Z")));
     }
