@@ -26,6 +26,10 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Ping the servers of a list and print them nearest first.
     Servers(cmd::servers::ServersArgs),
+    /// Scheduling policies: simulate their timelines.
+    Schedule(cmd::schedule::ScheduleArgs),
+    /// Measure by itself when the auto-measure policy says so, until Ctrl-C.
+    Auto(cmd::auto::AutoArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
                 .map_err(|e| format!("server: {e}")),
             Command::Demo(args) => cmd::demo::run(args).await,
             Command::Servers(args) => cmd::servers::run(args).await,
+            Command::Schedule(args) => cmd::schedule::run(args).await,
+            Command::Auto(args) => cmd::auto::run(args).await,
         }
     });
     match outcome {

@@ -149,6 +149,10 @@ pub enum Error {
         /// Why the first of them failed.
         first_failure: String,
     },
+    /// A scheduler cannot go on safely (for example, its history does not show the
+    /// run it just made, so it would measure again and again).
+    #[error("scheduler: {0}")]
+    Schedule(String),
 }
 
 impl Error {
@@ -174,6 +178,7 @@ impl Error {
             Error::UnknownProtocol { .. } => "unknown_protocol",
             Error::ServerList(_) => "server_list",
             Error::NoServerReachable { .. } => "no_server_reachable",
+            Error::Schedule(_) => "schedule",
         }
     }
 
