@@ -15,6 +15,7 @@ pub mod network;
 pub mod platform;
 pub mod protocol;
 pub mod result;
+pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::MeasureConfig;
