@@ -14,6 +14,7 @@ pub mod measure;
 pub mod network;
 pub mod platform;
 pub mod protocol;
+pub mod report;
 pub mod result;
 pub mod store;
 
