@@ -5,12 +5,14 @@
 //! and an added round trip. Tests, the demo and self-hosters run it; it is a library
 //! first ([`serve`], [`spawn`]) and a binary second.
 
+pub mod collector;
 pub mod link;
 pub mod payload;
 pub mod routes;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -80,12 +82,22 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_app(listener, router(config), shutdown).await
+}
+
+/// Serves the routes of `app` on `listener` until `shutdown` completes (for a router
+/// composed of [`router`] and [`collector::router`]).
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Small writes (upload reports, ping answers) must leave at once, not wait for
     // Nagle's algorithm to collect a full segment.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(config))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -149,6 +161,12 @@ pub struct ServeArgs {
     /// Added round-trip time, ms.
     #[arg(long, default_value_t = 0)]
     pub rtt_ms: u64,
+    /// SQLite file where the collector endpoint (POST /v1/results) keeps the results
+    /// it receives [default: <data dir>/ispeed/collector.db, e.g.
+    /// ~/.local/share/ispeed/collector.db on Linux; <temp dir>/ispeed-collector.db
+    /// where there is no data dir].
+    #[arg(long, value_name = "PATH")]
+    pub collector_db: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -166,6 +184,13 @@ impl ServeArgs {
 pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
     let listener = TcpListener::bind(args.listen).await?;
     let config = args.config();
+    let db = args
+        .collector_db
+        .clone()
+        .unwrap_or_else(collector::default_db_path);
+    let collector = collector::Collector::open(&db).map_err(std::io::Error::other)?;
+    eprintln!("collector: POST /v1/results kept in {}", db.display());
+    let app = router(config).merge(collector::router(Arc::new(collector)));
     let fmt = |r: Option<f64>| r.map_or("unshaped".to_owned(), |r| format!("{r} Mbit/s"));
     eprintln!(
         "ispeed-server listening on http://{} (down {}, up {}, +{} ms RTT); Ctrl-C stops",
@@ -174,7 +199,7 @@ pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
         fmt(config.link.up_mbps),
         config.link.rtt_ms
     );
-    serve(listener, config, async {
+    serve_app(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
