@@ -1,6 +1,7 @@
 //! `ispeed`: the headless harness of the i-Speed measurement engine.
 
 mod cmd;
+mod db;
 mod emitter;
 mod platform;
 
@@ -24,6 +25,12 @@ enum Command {
     Serve(ispeed_server::ServeArgs),
     /// Measure against a built-in server on loopback behind an emulated mobile link.
     Demo(cmd::demo::DemoArgs),
+    /// List the stored samples, per-day statistics and failed attempts.
+    History(cmd::history::HistoryArgs),
+    /// Write every stored sample to a CSV or JSON lines file.
+    Export(cmd::export::ExportArgs),
+    /// Send the samples a collector has not confirmed yet.
+    Upload(cmd::upload::UploadArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +52,9 @@ fn main() -> ExitCode {
                 .await
                 .map_err(|e| format!("server: {e}")),
             Command::Demo(args) => cmd::demo::run(args).await,
+            Command::History(args) => cmd::history::run(args),
+            Command::Export(args) => cmd::export::run(args),
+            Command::Upload(args) => cmd::upload::run(args).await,
         }
     });
     match outcome {

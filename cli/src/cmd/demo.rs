@@ -32,6 +32,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             return Err(format!("{name} must be a positive rate, got {r}"));
         }
     }
+    let store = args.options.db.open()?;
     let link = LinkProfile {
         down_mbps: Some(args.down_mbps),
         up_mbps: Some(args.up_mbps),
@@ -55,7 +56,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     let mut request = MeasureRequest::new(server.url());
     request.config = args.options.config()?;
     let platform = StaticPlatform::new(Transport::Loopback);
-    let result = run_measurement(request, &platform, args.options.json).await;
+    let result = run_measurement(request, &platform, args.options.json, &store).await;
     server.stop().await;
     print_result(&result?, args.options.json)
 }

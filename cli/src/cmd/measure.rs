@@ -25,6 +25,8 @@ pub struct MeasureOptions {
     /// Byte budget of each transfer phase, megabytes (10^6 bytes).
     #[arg(long)]
     pub max_mbytes: Option<f64>,
+    #[command(flatten)]
+    pub db: crate::db::DbArg,
 }
 
 impl MeasureOptions {
@@ -67,6 +69,7 @@ pub async fn run_measurement(
     request: MeasureRequest,
     platform: &dyn Platform,
     json: bool,
+    store: &ispeed_core::store::Store,
 ) -> Result<MeasurementResult, String> {
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
@@ -84,7 +87,7 @@ pub async fn run_measurement(
         ispeed_core::measure(&request, platform, &SystemClock, listener.as_ref(), &cancel).await;
     drop(listener);
     watcher.abort();
-    result.map_err(|e| e.to_string())
+    crate::db::record(store, &request, platform, result)
 }
 
 /// Prints a finished result: the document alone with `json`, else a summary.
@@ -104,6 +107,8 @@ pub async fn run(args: MeasureArgs) -> Result<(), String> {
     request.protocol = args.protocol;
     request.config = args.options.config()?;
     let platform = crate::platform::desktop(&args.server);
-    let result = run_measurement(request, platform.as_ref(), args.options.json).await?;
+    // Opened first: a database that cannot be used stops us before any data is spent.
+    let store = args.options.db.open()?;
+    let result = run_measurement(request, platform.as_ref(), args.options.json, &store).await?;
     print_result(&result, args.options.json)
 }
