@@ -103,6 +103,12 @@ pub struct MeasureConfig {
     pub overall_timeout: Duration,
     /// Bind every socket to this network interface (desktop; Linux and Android only).
     pub interface: Option<String>,
+    /// Allow plain HTTP to servers that are not on this machine (labs only: on a
+    /// real network anyone on the path could answer in the server's place).
+    pub allow_plain_http: bool,
+    /// PEM certificates trusted besides the built-in roots (a self-hosted server
+    /// with its own CA).
+    pub extra_root_certificates: Vec<String>,
 }
 
 impl Default for MeasureConfig {
@@ -131,6 +137,8 @@ impl Default for MeasureConfig {
             // Latency, two 10 s phases, set-up and teardown, with room to spare.
             overall_timeout: Duration::from_secs(45),
             interface: None,
+            allow_plain_http: false,
+            extra_root_certificates: Vec::new(),
         }
     }
 }
@@ -172,7 +180,8 @@ impl MeasureConfig {
             ));
         }
         let s = &self.stability;
-        if !(s.tolerance > 0.0 && s.tolerance < 0.5) || !(s.ramp_growth > 0.0) {
+        let tolerance_ok = s.tolerance > 0.0 && s.tolerance < 0.5;
+        if !tolerance_ok || s.ramp_growth.is_nan() || s.ramp_growth <= 0.0 {
             return Err(Error::Config(
                 "stability tolerance must be in (0, 0.5) and ramp growth positive".to_owned(),
             ));
@@ -221,8 +230,10 @@ mod tests {
             .with_max_duration(Duration::from_millis(10))
             .validate();
         assert!(matches!(err, Err(Error::Config(m)) if m.contains("time budget")));
-        let mut c = MeasureConfig::default();
-        c.latency_samples = 3;
+        let c = MeasureConfig {
+            latency_samples: 3,
+            ..MeasureConfig::default()
+        };
         assert!(c.validate().is_err());
     }
 }

@@ -24,6 +24,31 @@ pub enum Error {
     /// A setting is out of its allowed range.
     #[error("invalid setting: {0}")]
     Config(String),
+    /// Plain HTTP to a server that is not on this machine: anyone on the path could
+    /// answer in its place.
+    #[error("{url} uses plain HTTP: use https, or allow plain HTTP explicitly for a lab server")]
+    InsecureUrl {
+        /// The address as given.
+        url: String,
+    },
+    /// The server's TLS certificate did not verify.
+    #[error("the certificate of {host} is not valid ({detail}): the connection may be intercepted")]
+    Tls {
+        /// Host part of the server URL.
+        host: String,
+        /// What the verifier reported.
+        detail: String,
+    },
+    /// The server redirected instead of answering.
+    #[error(
+        "the server redirected the {phase} request to {location:?}: measure against that address instead"
+    )]
+    Redirected {
+        /// Phase of the redirected request.
+        phase: Phase,
+        /// Where it pointed.
+        location: String,
+    },
     /// Name resolution or routing failed: there is no path to the server.
     #[error("cannot reach {host}: {detail}; check the network connection and the server address")]
     Unreachable {
@@ -149,6 +174,9 @@ impl Error {
         match self {
             Error::InvalidUrl { .. } => "invalid_url",
             Error::Config(_) => "invalid_config",
+            Error::InsecureUrl { .. } => "insecure_url",
+            Error::Tls { .. } => "tls",
+            Error::Redirected { .. } => "redirected",
             Error::Unreachable { .. } => "unreachable",
             Error::ConnectionRefused { .. } => "connection_refused",
             Error::Timeout { .. } => "timeout",
@@ -175,6 +203,12 @@ impl Error {
             };
         }
         let detail = error_chain(err);
+        if let Some(tls) = find_source::<rustls::Error>(err) {
+            return Error::Tls {
+                host: host.to_owned(),
+                detail: tls.to_string(),
+            };
+        }
         if err.is_connect() {
             if io_kind(err) == Some(std::io::ErrorKind::ConnectionRefused) {
                 return Error::ConnectionRefused {
@@ -196,16 +230,31 @@ impl Error {
     }
 }
 
-/// The `io::ErrorKind` at the bottom of an error's source chain, if any.
-fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+/// The first error of type `T` in an error's source chain.
+fn find_source<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
         }
-        cur = e.source();
+        // An io::Error's `source()` skips the error it wraps (rustls' reaches us
+        // wrapped twice); step into the wrapped error itself.
+        cur = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     None
+}
+
+/// The `io::ErrorKind` in an error's source chain, if any.
+fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    find_source::<std::io::Error>(err).map(std::io::Error::kind)
 }
 
 /// The innermost message of an error chain: reqwest's top-level text ("error sending

@@ -20,8 +20,15 @@ pub(crate) fn client(cfg: &MeasureConfig) -> Result<reqwest::Client> {
         .tcp_nodelay(true)
         .connect_timeout(cfg.connect_timeout)
         .pool_max_idle_per_host(1)
+        // A redirect would silently measure another server; report it instead.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("ispeed/", env!("CARGO_PKG_VERSION")));
-    let builder = bind_interface(builder, cfg.interface.as_deref())?;
+    let mut builder = bind_interface(builder, cfg.interface.as_deref())?;
+    for pem in &cfg.extra_root_certificates {
+        let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| Error::Config(format!("extra root certificate: {e}")))?;
+        builder = builder.add_root_certificate(cert);
+    }
     builder
         .build()
         .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))
@@ -49,6 +56,47 @@ fn bind_interface(
         ))),
         None => Ok(b),
     }
+}
+
+/// Refuses plain HTTP to anything but this machine unless `allow_plain_http`.
+pub(crate) fn check_transport_security(url: &reqwest::Url, allow_plain_http: bool) -> Result<()> {
+    if url.scheme() == "https" || allow_plain_http {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(Error::InsecureUrl {
+            url: url.to_string(),
+        })
+    }
+}
+
+/// Turns a non-success answer into the error a person can act on.
+pub(crate) fn check_status(resp: &reqwest::Response, phase: crate::measure::Phase) -> Result<()> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    if status.is_redirection() {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        return Err(Error::Redirected { phase, location });
+    }
+    Err(Error::HttpStatus {
+        phase,
+        status: status.as_u16(),
+    })
 }
 
 /// Size of the random block upload bodies are cut from.
@@ -96,6 +144,23 @@ mod tests {
             assert_eq!(total, len);
         }
         assert!(payload_chunks(10_000_000, 65_536).all(|c| c.len() <= 65_536));
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        let ok = |u: &str, allow| {
+            reqwest::Url::parse(u)
+                .map_err(|_| ())
+                .and_then(|u| check_transport_security(&u, allow).map_err(|_| ()))
+                .is_ok()
+        };
+        assert!(ok("http://127.0.0.1:8080/", false));
+        assert!(ok("http://localhost/", false));
+        assert!(ok("http://[::1]:80/", false));
+        assert!(ok("https://speed.example/", false));
+        assert!(!ok("http://speed.example/", false));
+        assert!(!ok("http://192.0.2.1/", false));
+        assert!(ok("http://speed.example/", true));
     }
 
     #[test]

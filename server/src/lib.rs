@@ -6,6 +6,7 @@
 //! first ([`serve`], [`spawn`]) and a binary second.
 
 pub mod collector;
+pub mod faults;
 pub mod link;
 pub mod payload;
 pub mod routes;
@@ -14,6 +15,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -37,6 +39,8 @@ pub struct ServerConfig {
     pub max_download_bytes: u64,
     /// Cap on one upload body.
     pub max_upload_bytes: u64,
+    /// Misbehaviour to inject, for tests of the client.
+    pub fault: Option<faults::Fault>,
 }
 
 impl ServerConfig {
@@ -46,7 +50,32 @@ impl ServerConfig {
             link,
             max_download_bytes: MAX_DOWNLOAD_BYTES,
             max_upload_bytes: MAX_UPLOAD_BYTES,
+            fault: None,
         }
+    }
+}
+
+/// Payload bytes the server moved, for tests and benchmarks that check what really
+/// crossed the link.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Download payload bytes handed to connections.
+    pub down_bytes: AtomicU64,
+    /// Upload body bytes read from connections.
+    pub up_bytes: AtomicU64,
+    /// Requests served.
+    pub requests: AtomicU64,
+}
+
+impl Counters {
+    /// Download payload bytes so far.
+    pub fn down(&self) -> u64 {
+        self.down_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Upload body bytes so far.
+    pub fn up(&self) -> u64 {
+        self.up_bytes.load(Ordering::Relaxed)
     }
 }
 
@@ -59,20 +88,33 @@ pub struct AppState {
     pub link: Link,
     /// Download payload.
     pub payload: payload::Payload,
+    /// What moved.
+    pub counters: Counters,
 }
 
-/// The routes of a server with `config`.
-pub fn router(config: ServerConfig) -> Router {
-    let state = Arc::new(AppState {
-        config,
-        link: Link::new(config.link),
-        payload: payload::Payload::new(),
-    });
+impl AppState {
+    /// State for a server with `config`.
+    pub fn new(config: ServerConfig) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            link: Link::new(config.link),
+            payload: payload::Payload::new(),
+            counters: Counters::default(),
+        })
+    }
+}
+
+/// The routes of a server sharing `state`.
+pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/ping", get(routes::ping))
         .route("/info", get(routes::info))
         .route("/download", get(routes::download))
         .route("/upload", post(routes::upload))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .with_state(state)
 }
 
@@ -82,11 +124,30 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_app(listener, router(config), shutdown).await
+    serve_state(listener, AppState::new(config), shutdown).await
 }
 
-/// Serves the routes of `app` on `listener` until `shutdown` completes (for a router
-/// composed of [`router`] and [`collector::router`]).
+/// Serves `state` on `listener` until `shutdown` completes.
+pub async fn serve_state(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_app(listener, router(state), shutdown).await
+}
+
+/// The routes of [`router`] plus the collector endpoint ([`collector::router`]),
+/// with the same fault injection in front of both.
+pub fn router_with_collector(state: Arc<AppState>, collector: Arc<collector::Collector>) -> Router {
+    let collector = collector::router(collector).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        faults::inject,
+    ));
+    router(state).merge(collector)
+}
+
+/// Serves `app` (for example [`router_with_collector`]) on `listener` until
+/// `shutdown` completes.
 pub async fn serve_app(
     listener: TcpListener,
     app: Router,
@@ -107,6 +168,8 @@ pub async fn serve_app(
 pub struct RunningServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its shared state, counters included.
+    pub state: Arc<AppState>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -138,12 +201,16 @@ pub async fn spawn(addr: SocketAddr, config: ServerConfig) -> std::io::Result<Ru
     let addr = listener.local_addr()?;
     let stop = CancellationToken::new();
     let token = stop.clone();
-    let task = tokio::spawn(serve(
-        listener,
-        config,
-        async move { token.cancelled().await },
-    ));
-    Ok(RunningServer { addr, stop, task })
+    let state = AppState::new(config);
+    let task = tokio::spawn(serve_state(listener, state.clone(), async move {
+        token.cancelled().await
+    }));
+    Ok(RunningServer {
+        addr,
+        state,
+        stop,
+        task,
+    })
 }
 
 /// Command-line arguments shared by `ispeed-server` and `ispeed serve`.
@@ -161,6 +228,11 @@ pub struct ServeArgs {
     /// Added round-trip time, ms.
     #[arg(long, default_value_t = 0)]
     pub rtt_ms: u64,
+    /// Misbehave on purpose, to test clients: stall-after=N, reset-after=N,
+    /// drip=BYTES_PER_S, wrong-length, gzip, status=CODE, redirect-loop, huge-headers,
+    /// captive-portal, garbage-info, garbage-collector.
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Option<faults::Fault>,
     /// SQLite file where the collector endpoint (POST /v1/results) keeps the results
     /// it receives [default: <data dir>/ispeed/collector.db, e.g.
     /// ~/.local/share/ispeed/collector.db on Linux; <temp dir>/ispeed-collector.db
@@ -172,11 +244,13 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The server configuration these arguments describe.
     pub fn config(&self) -> ServerConfig {
-        ServerConfig::new(LinkProfile {
+        let mut config = ServerConfig::new(LinkProfile {
             down_mbps: Some(self.down_mbps).filter(|r| *r > 0.0),
             up_mbps: Some(self.up_mbps).filter(|r| *r > 0.0),
             rtt_ms: self.rtt_ms,
-        })
+        });
+        config.fault = self.fault;
+        config
     }
 }
 
@@ -190,7 +264,7 @@ pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
         .unwrap_or_else(collector::default_db_path);
     let collector = collector::Collector::open(&db).map_err(std::io::Error::other)?;
     eprintln!("collector: POST /v1/results kept in {}", db.display());
-    let app = router(config).merge(collector::router(Arc::new(collector)));
+    let app = router_with_collector(AppState::new(config), Arc::new(collector));
     let fmt = |r: Option<f64>| r.map_or("unshaped".to_owned(), |r| format!("{r} Mbit/s"));
     eprintln!(
         "ispeed-server listening on http://{} (down {}, up {}, +{} ms RTT); Ctrl-C stops",

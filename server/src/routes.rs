@@ -72,6 +72,7 @@ fn no_store(mut resp: Response) -> Response {
 
 /// `GET /ping`: an empty answer after the emulated round trip.
 pub async fn ping(State(app): State<Arc<AppState>>) -> Response {
+    app.counters.requests.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep(app.link.profile.rtt()).await;
     no_store(StatusCode::OK.into_response())
 }
@@ -97,6 +98,7 @@ pub async fn download(
     Query(q): Query<DownloadQuery>,
 ) -> Response {
     let len = q.bytes.min(app.config.max_download_bytes);
+    app.counters.requests.fetch_add(1, Ordering::Relaxed);
     // The request's trip up and the first byte's trip down.
     tokio::time::sleep(app.link.profile.rtt()).await;
     let chunk = app
@@ -115,6 +117,9 @@ pub async fn download(
             if let Some(p) = &app.link.down {
                 p.pass(piece.len()).await;
             }
+            app.counters
+                .down_bytes
+                .fetch_add(piece.len() as u64, Ordering::Relaxed);
             let next = sent + piece.len() as u64;
             Some((Ok::<Bytes, Infallible>(piece), next))
         }
@@ -135,6 +140,7 @@ pub async fn upload(
     Query(q): Query<UploadQuery>,
     body: Body,
 ) -> Response {
+    app.counters.requests.fetch_add(1, Ordering::Relaxed);
     match q.report_ms {
         None => {
             let (bytes, elapsed, err) = drain(&app, body, |_, _| {}).await;
@@ -230,11 +236,17 @@ pub(crate) async fn drain(
                     Some(p) => {
                         for piece in bytes.chunks(p.chunk_size()) {
                             p.pass(piece.len()).await;
+                            app.counters
+                                .up_bytes
+                                .fetch_add(piece.len() as u64, Ordering::Relaxed);
                             received += piece.len() as u64;
                             seen(received, start.elapsed());
                         }
                     }
                     None => {
+                        app.counters
+                            .up_bytes
+                            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                         received += bytes.len() as u64;
                         seen(received, start.elapsed());
                     }

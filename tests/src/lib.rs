@@ -1,1 +1,44 @@
-//! placeholder
+//! Shared helpers of the end-to-end tests: servers on loopback with an emulated link,
+//! and a listener that records what it heard.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+
+use ispeed_core::measure::{ProgressEvent, ProgressListener};
+use ispeed_server::{LinkProfile, RunningServer, ServerConfig};
+
+/// Starts a reference server on a free loopback port emulating the given link.
+pub async fn server(down_mbps: f64, up_mbps: f64, rtt_ms: u64) -> std::io::Result<RunningServer> {
+    let link = LinkProfile {
+        down_mbps: Some(down_mbps),
+        up_mbps: Some(up_mbps),
+        rtt_ms,
+    };
+    ispeed_server::spawn(loopback_any_port(), ServerConfig::new(link)).await
+}
+
+/// `127.0.0.1:0`.
+pub fn loopback_any_port() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+}
+
+/// A listener that keeps every event.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    events: Mutex<Vec<ProgressEvent>>,
+}
+
+impl Recorder {
+    /// Every event so far.
+    pub fn events(&self) -> Vec<ProgressEvent> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+impl ProgressListener for Recorder {
+    fn on_event(&self, event: &ProgressEvent) {
+        if let Ok(mut e) = self.events.lock() {
+            e.push(event.clone());
+        }
+    }
+}

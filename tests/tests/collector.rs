@@ -1,6 +1,7 @@
 //! The upload queue of the core against the reference server's collector endpoint:
 //! everything arrives once, a collector that is down loses nothing, duplicates are
 //! stored once, and documents that are not results are refused.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use ispeed_core::result::{SCHEMA, ServerRef};
 use ispeed_core::store::Store;
 use ispeed_core::{MeasurementResult, NetworkContext, SystemClock, Transport};
 use ispeed_server::collector::Collector;
+use ispeed_server::faults::Fault;
 use ispeed_server::{LinkProfile, ServerConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -58,9 +60,19 @@ fn sample() -> MeasurementResult {
 
 /// A reference server with its collector on `collector_db`, on a free loopback port.
 async fn server(collector_db: &Path) -> (String, Arc<Collector>, CancellationToken) {
+    faulty_server(collector_db, None).await
+}
+
+/// The same, misbehaving as `fault` says.
+async fn faulty_server(
+    collector_db: &Path,
+    fault: Option<Fault>,
+) -> (String, Arc<Collector>, CancellationToken) {
     let collector = Arc::new(Collector::open(collector_db).expect("open collector db"));
-    let app = ispeed_server::router(ServerConfig::new(LinkProfile::default()))
-        .merge(ispeed_server::collector::router(collector.clone()));
+    let mut config = ServerConfig::new(LinkProfile::default());
+    config.fault = fault;
+    let state = ispeed_server::AppState::new(config);
+    let app = ispeed_server::router_with_collector(state, collector.clone());
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
         .expect("bind");
@@ -131,6 +143,29 @@ async fn pending_samples_reach_the_collector_once_even_after_it_was_down() {
     assert_eq!(resend.status, ConfirmStatus::Duplicate);
     assert_eq!(collector.count().expect("count"), 2);
     stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_answering_500_or_garbage_loses_nothing() {
+    for fault in [Fault::Status(500), Fault::GarbageCollector] {
+        let dir = TempDir::new("collector-fault");
+        let store = Store::open(dir.0.join("phone.db")).expect("open store");
+        let a = sample();
+        store.save_result(&a).expect("save");
+        let collector_db = dir.0.join("collector.db");
+        let (url, _, stop) = faulty_server(&collector_db, Some(fault)).await;
+        let bad = fast(&url).upload_pending(&store, &SystemClock).await;
+        stop.cancel();
+        assert_eq!(bad.error.map(|e| e.code()), Some("collector"), "{fault:?}");
+        assert_eq!((bad.sent.len(), bad.remaining), (0, 1), "{fault:?}");
+        assert_eq!(store.pending_ids().expect("pending"), vec![a.id]);
+        // The collector recovers: the next upload sends it.
+        let (url, collector, stop) = server(&collector_db).await;
+        let good = fast(&url).upload_pending(&store, &SystemClock).await;
+        assert_eq!(good.sent, vec![a.id], "{fault:?}");
+        assert_eq!(collector.count().expect("count"), 1);
+        stop.cancel();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! Fault injection on the store: a writer killed with SIGKILL at random moments, and
 //! two writers at once. The writer is the `store_writer` binary of this crate, which
 //! prints each sample id after its store call returned.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ci;
+
 /// Project automation for i-Speed.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask")]
@@ -18,6 +20,8 @@ struct Cli {
 enum Command {
     /// Print the workspace root (a smoke check of the xtask set-up).
     Root,
+    /// Run every check: format, lint, all tests.
+    Test,
 }
 
 fn main() -> ExitCode {
@@ -27,6 +31,7 @@ fn main() -> ExitCode {
             println!("{}", workspace_root().display());
             Ok(())
         }
+        Command::Test => ci::run(&workspace_root()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,9 @@ pub struct MeasureOptions {
     /// Byte budget of each transfer phase, megabytes (10^6 bytes).
     #[arg(long)]
     pub max_mbytes: Option<f64>,
+    /// Allow plain HTTP to a server that is not on this machine (labs only).
+    #[arg(long)]
+    pub allow_plain_http: bool,
     #[command(flatten)]
     pub db: crate::db::DbArg,
 }
@@ -32,7 +35,10 @@ pub struct MeasureOptions {
 impl MeasureOptions {
     /// The engine configuration these options describe.
     pub fn config(&self) -> Result<MeasureConfig, String> {
-        let mut c = MeasureConfig::default();
+        let mut c = MeasureConfig {
+            allow_plain_http: self.allow_plain_http,
+            ..MeasureConfig::default()
+        };
         if let Some(s) = self.streams {
             c = c.with_streams(s);
         }

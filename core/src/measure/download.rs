@@ -95,12 +95,7 @@ async fn stream(
 /// Refuses answers that are not raw payload: an error status, a compressed body
 /// (its wire bytes are not the payload), or an HTML page (a captive portal).
 fn check_response(resp: &Response) -> Result<()> {
-    if !resp.status().is_success() {
-        return Err(Error::HttpStatus {
-            phase: PHASE,
-            status: resp.status().as_u16(),
-        });
-    }
+    crate::http::check_status(resp, PHASE)?;
     if let Some(enc) = resp.headers().get(CONTENT_ENCODING) {
         let enc = enc.to_str().unwrap_or("?");
         if !enc.eq_ignore_ascii_case("identity") {

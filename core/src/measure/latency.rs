@@ -27,10 +27,17 @@ pub(crate) async fn round_trip(
             .send()
             .await
             .map_err(|e| Error::from_http(phase, &host, &e))?;
-        if !resp.status().is_success() {
-            return Err(Error::HttpStatus {
+        crate::http::check_status(&resp, phase)?;
+        let html = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+        if html {
+            return Err(Error::Protocol {
                 phase,
-                status: resp.status().as_u16(),
+                detail:
+                    "got an HTML page (a captive portal or login page?) instead of a ping answer"
+                        .to_owned(),
             });
         }
         // Ping answers are a few bytes; a large body is a portal page, not a ping.

@@ -70,6 +70,7 @@ pub async fn measure(
 ) -> Result<MeasurementResult> {
     request.config.validate()?;
     let protocol = protocol::for_server(request.protocol, &request.server)?;
+    crate::http::check_transport_security(&protocol.ping_url(), request.config.allow_plain_http)?;
     let limit = request.config.overall_timeout;
     let run = run_phases(request, protocol.as_ref(), platform, clock, listener);
     tokio::select! {

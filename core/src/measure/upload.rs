@@ -102,12 +102,7 @@ async fn send(client: &Client, url: &Url, len: u64, limits: Limits) -> Result<re
             after: limits.request,
         })?
         .map_err(|e| Error::from_http(PHASE, &host, &e))?;
-    if !resp.status().is_success() {
-        return Err(Error::HttpStatus {
-            phase: PHASE,
-            status: resp.status().as_u16(),
-        });
-    }
+    crate::http::check_status(&resp, PHASE)?;
     Ok(resp)
 }
 

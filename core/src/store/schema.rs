@@ -237,11 +237,11 @@ mod tests {
         let upgraded = store.read(|c| Ok(catalogue(c)))?;
         assert_eq!(upgraded, fresh.read(|c| Ok(catalogue(c)))?);
         assert_eq!(
-            store.read(|c| inspect(c))?,
+            store.read(inspect)?,
             FileState {
                 application_id: APPLICATION_ID,
                 user_version: VERSION,
-                objects: fresh.read(|c| inspect(c))?.objects,
+                objects: fresh.read(inspect)?.objects,
             }
         );
         // The v1 samples are intact, and pending upload since v1 never uploaded.

@@ -1,0 +1,281 @@
+//! Hostile servers: each fault mode of the reference server ends in a typed,
+//! actionable error or an honest measurement, within the timeout, without a panic.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ispeed_core::measure::Phase;
+use ispeed_core::{
+    Error, MeasureRequest, MeasurementResult, StaticPlatform, SystemClock, Transport, measure,
+};
+use ispeed_e2e::{Recorder, loopback_any_port};
+use ispeed_server::faults::Fault;
+use ispeed_server::{LinkProfile, ServerConfig};
+use tokio_util::sync::CancellationToken;
+
+/// Short limits, so that a fault shows within seconds.
+fn quick(url: String) -> MeasureRequest {
+    let mut r = MeasureRequest::new(url);
+    r.config.connect_timeout = Duration::from_secs(2);
+    r.config.request_timeout = Duration::from_secs(3);
+    r.config.stall_timeout = Duration::from_secs(2);
+    r.config.overall_timeout = Duration::from_secs(20);
+    r.config = r.config.with_max_duration(Duration::from_secs(3));
+    r
+}
+
+async fn against(
+    fault: Fault,
+    tune: impl FnOnce(&mut MeasureRequest),
+) -> (Result<MeasurementResult, Error>, Duration) {
+    let mut config = ServerConfig::new(LinkProfile {
+        down_mbps: Some(20.0),
+        up_mbps: Some(10.0),
+        rtt_ms: 10,
+    });
+    config.fault = Some(fault);
+    let server = ispeed_server::spawn(loopback_any_port(), config)
+        .await
+        .expect("server starts");
+    let mut req = quick(server.url());
+    tune(&mut req);
+    let start = Instant::now();
+    let r = measure(
+        &req,
+        &StaticPlatform::new(Transport::Loopback),
+        &SystemClock,
+        &Recorder::default(),
+        &CancellationToken::new(),
+    )
+    .await;
+    let took = start.elapsed();
+    server.stop().await;
+    (r, took)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stall_after_n_bytes() {
+    let (r, took) = against(Fault::StallAfter(100_000), |_| {}).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::Stalled {
+                phase: Phase::Download,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_after_n_bytes() {
+    let (r, took) = against(Fault::ResetAfter(100_000), |_| {}).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::ConnectionLost {
+                phase: Phase::Download,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_drip_is_measured_honestly() {
+    // 4 streams × 20 kB/s = 0.64 Mbit/s: slow, but a correct figure, not an error.
+    let (r, took) = against(Fault::Drip(20_000), |_| {}).await;
+    let r = r.expect("a dripping server is slow, not broken");
+    let d = r.download.expect("download measured");
+    assert!((d.mbps / 0.64 - 1.0).abs() < 0.15, "{} Mbit/s", d.mbps);
+    assert!(took < Duration::from_secs(15), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_content_length() {
+    // Small budget, so each stream reaches the body's premature end.
+    let (r, _) = against(Fault::WrongLength, |req| {
+        req.config.download.max_bytes = 1_000_000;
+    })
+    .await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::ConnectionLost {
+                phase: Phase::Download,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_body_is_never_counted() {
+    let (r, _) = against(Fault::Gzip, |_| {}).await;
+    match r {
+        Err(Error::Protocol {
+            phase: Phase::Download,
+            detail,
+        }) => {
+            assert!(detail.contains("gzip"), "{detail}")
+        }
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn http_500() {
+    let (r, _) = against(Fault::Status(500), |_| {}).await;
+    assert!(
+        matches!(r, Err(Error::HttpStatus { status: 500, .. })),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn redirect_loop_is_reported_not_followed() {
+    let (r, took) = against(Fault::RedirectLoop, |_| {}).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::Redirected {
+                phase: Phase::Latency,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(took < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn enormous_headers() {
+    let (r, took) = against(Fault::HugeHeaders, |_| {}).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::Protocol { .. }) | Err(Error::ConnectionLost { .. })
+        ),
+        "{r:?}"
+    );
+    assert!(took < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn captive_portal_page() {
+    let (r, _) = against(Fault::CaptivePortal, |_| {}).await;
+    let e = r.expect_err("a portal page is not a measurement");
+    assert!(
+        matches!(
+            e,
+            Error::Protocol {
+                phase: Phase::Latency,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("captive portal"), "{e}");
+}
+
+#[tokio::test]
+async fn plain_http_to_a_remote_server_is_refused_before_any_request() {
+    let start = Instant::now();
+    let r = measure(
+        &MeasureRequest::new("http://speed.example"),
+        &StaticPlatform::new(Transport::Cellular),
+        &SystemClock,
+        &Recorder::default(),
+        &CancellationToken::new(),
+    )
+    .await;
+    assert!(matches!(r, Err(Error::InsecureUrl { .. })), "{r:?}");
+    assert!(start.elapsed() < Duration::from_millis(500));
+}
+
+/// An HTTPS reference server with a certificate for `localhost` signed by nobody.
+async fn self_signed_server() -> (String, String) {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let pem = cert.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .expect("server TLS config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind(loopback_any_port())
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let app = ispeed_server::router(ispeed_server::AppState::new(ServerConfig::new(
+        LinkProfile {
+            down_mbps: Some(20.0),
+            up_mbps: Some(10.0),
+            rtt_ms: 5,
+        },
+    )));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |req| {
+                    tower::ServiceExt::oneshot(app.clone(), req)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}"), pem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_signed_certificate_is_rejected_unless_trusted() {
+    let (url, pem) = self_signed_server().await;
+    let r = measure(
+        &quick(url.clone()),
+        &StaticPlatform::new(Transport::Loopback),
+        &SystemClock,
+        &Recorder::default(),
+        &CancellationToken::new(),
+    )
+    .await;
+    let e = r.expect_err("an unknown issuer must not verify");
+    assert!(matches!(e, Error::Tls { .. }), "{e:?}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+
+    // The same server, with its certificate added as a root: a real HTTPS measurement.
+    let mut req = quick(url);
+    req.config.extra_root_certificates.push(pem);
+    let r = measure(
+        &req,
+        &StaticPlatform::new(Transport::Loopback),
+        &SystemClock,
+        &Recorder::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("trusted HTTPS measurement");
+    let d = r.download.expect("download");
+    assert!(
+        (d.mbps / 20.0 - 1.0).abs() < 0.10,
+        "{} Mbit/s over TLS",
+        d.mbps
+    );
+}
