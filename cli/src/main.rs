@@ -1,6 +1,7 @@
 //! `ispeed`: the headless harness of the i-Speed measurement engine.
 
 mod cmd;
+mod db;
 mod emitter;
 mod platform;
 
@@ -30,6 +31,12 @@ enum Command {
     Schedule(cmd::schedule::ScheduleArgs),
     /// Measure by itself when the auto-measure policy says so, until Ctrl-C.
     Auto(cmd::auto::AutoArgs),
+    /// List the stored samples, per-day statistics and failed attempts.
+    History(cmd::history::HistoryArgs),
+    /// Write every stored sample to a CSV or JSON lines file.
+    Export(cmd::export::ExportArgs),
+    /// Send the samples a collector has not confirmed yet.
+    Upload(cmd::upload::UploadArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +61,9 @@ fn main() -> ExitCode {
             Command::Servers(args) => cmd::servers::run(args).await,
             Command::Schedule(args) => cmd::schedule::run(args).await,
             Command::Auto(args) => cmd::auto::run(args).await,
+            Command::History(args) => cmd::history::run(args),
+            Command::Export(args) => cmd::export::run(args),
+            Command::Upload(args) => cmd::upload::run(args).await,
         }
     });
     match outcome {

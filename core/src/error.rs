@@ -1,6 +1,7 @@
 //! The one error type of the core: every variant is something a person can act on,
 //! and carries a stable [`Error::code`] the apps translate into the user's language.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::measure::Phase;
@@ -153,6 +154,59 @@ pub enum Error {
     /// run it just made, so it would measure again and again).
     #[error("scheduler: {0}")]
     Schedule(String),
+    /// The file at the database path is not an i-Speed database (another program's
+    /// SQLite file, or not SQLite at all). It was left untouched.
+    #[error(
+        "{} is not an i-Speed database ({detail}); it was left untouched: choose another path",
+        .path.display()
+    )]
+    ForeignDatabase {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        detail: String,
+    },
+    /// The database file is damaged. It was left untouched so it can be rescued.
+    #[error(
+        "the database {} is damaged ({detail}); it was left untouched: move it away to start a new one",
+        .path.display()
+    )]
+    CorruptDatabase {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite reported.
+        detail: String,
+    },
+    /// The database was written by a newer version of the app.
+    #[error(
+        "the database {} has schema version {found}, newer than this app knows ({supported}): update the app",
+        .path.display()
+    )]
+    DatabaseTooNew {
+        /// The file.
+        path: PathBuf,
+        /// Version found in the file.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// Reading or writing the database failed (disk full, permissions, ...).
+    #[error("the database {} cannot be used: {detail}", .path.display())]
+    Storage {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite or the OS reported.
+        detail: String,
+    },
+    /// The collector did not take a result (unreachable, error status, or an answer
+    /// that does not confirm the sample). The sample stays pending.
+    #[error("the collector {url} did not confirm the upload: {detail}; the sample stays queued")]
+    Collector {
+        /// The collector's base URL.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
 }
 
 impl Error {
@@ -179,6 +233,11 @@ impl Error {
             Error::ServerList(_) => "server_list",
             Error::NoServerReachable { .. } => "no_server_reachable",
             Error::Schedule(_) => "schedule",
+            Error::ForeignDatabase { .. } => "foreign_database",
+            Error::CorruptDatabase { .. } => "corrupt_database",
+            Error::DatabaseTooNew { .. } => "database_too_new",
+            Error::Storage { .. } => "storage",
+            Error::Collector { .. } => "collector",
         }
     }
 
@@ -247,7 +306,7 @@ fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind
 
 /// The innermost message of an error chain: reqwest's top-level text ("error sending
 /// request") says little; the OS's reason at the bottom is what a person can act on.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut last = err.to_string();
     let mut cur = err.source();
     while let Some(e) = cur {

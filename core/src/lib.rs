@@ -14,9 +14,11 @@ pub mod measure;
 pub mod network;
 pub mod platform;
 pub mod protocol;
+pub mod report;
 pub mod result;
 pub mod schedule;
 pub mod servers;
+pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::MeasureConfig;

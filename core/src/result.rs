@@ -63,6 +63,37 @@ pub struct MeasurementResult {
     pub interface_traffic: Option<InterfaceTraffic>,
 }
 
+impl MeasurementResult {
+    /// A document with a fresh id and no phase measured yet: valid until found otherwise.
+    pub fn new(
+        started_at: DateTime<Utc>,
+        server: ServerRef,
+        network: NetworkContext,
+        device: DeviceInfo,
+    ) -> Self {
+        Self {
+            schema: SCHEMA.to_owned(),
+            id: Uuid::new_v4(),
+            started_at,
+            finished_at: started_at,
+            server,
+            network,
+            network_policy: None,
+            network_end: None,
+            network_changes: Vec::new(),
+            interrupted_phase: None,
+            interface_traffic: None,
+            device,
+            location: None,
+            latency: None,
+            download: None,
+            upload: None,
+            valid: true,
+            invalid_reason: None,
+        }
+    }
+}
+
 /// Which server, speaking which protocol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerRef {

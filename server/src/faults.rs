@@ -260,8 +260,9 @@ mod tests {
 
     #[test]
     fn gzip_of_zeros_is_tiny() {
+        // deflate tops out near 1000:1; the fast level gets about 200:1 on zeros
         let z = gzip_zeros(10_000_000);
-        assert!(z.len() < 20_000, "{}", z.len());
+        assert!(z.len() < 100_000, "{}", z.len());
         assert_eq!(&z[..2], &[0x1f, 0x8b]);
     }
 }

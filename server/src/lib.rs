@@ -7,6 +7,7 @@
 //! first ([`serve`], [`spawn`]) and a binary second.
 
 pub mod cloudflare;
+pub mod collector;
 pub mod faults;
 pub mod librespeed;
 pub mod link;
@@ -15,6 +16,7 @@ pub mod routes;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -136,13 +138,33 @@ pub async fn serve_state(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_app(listener, router(state), shutdown).await
+}
+
+/// The routes of [`router`] plus the collector endpoint ([`collector::router`]),
+/// with the same fault injection in front of both.
+pub fn router_with_collector(state: Arc<AppState>, collector: Arc<collector::Collector>) -> Router {
+    let collector = collector::router(collector).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        faults::inject,
+    ));
+    router(state).merge(collector)
+}
+
+/// Serves `app` (for example [`router_with_collector`]) on `listener` until
+/// `shutdown` completes.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Small writes (upload reports, ping answers) must leave at once, not wait for
     // Nagle's algorithm to collect a full segment.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
     // Peer addresses feed LibreSpeed's getIP.php.
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -218,6 +240,12 @@ pub struct ServeArgs {
     /// captive-portal, garbage-info, garbage-collector.
     #[arg(long, value_name = "SPEC")]
     pub fault: Option<faults::Fault>,
+    /// SQLite file where the collector endpoint (POST /v1/results) keeps the results
+    /// it receives [default: <data dir>/ispeed/collector.db, e.g.
+    /// ~/.local/share/ispeed/collector.db on Linux; <temp dir>/ispeed-collector.db
+    /// where there is no data dir].
+    #[arg(long, value_name = "PATH")]
+    pub collector_db: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -237,6 +265,13 @@ impl ServeArgs {
 pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
     let listener = TcpListener::bind(args.listen).await?;
     let config = args.config();
+    let db = args
+        .collector_db
+        .clone()
+        .unwrap_or_else(collector::default_db_path);
+    let collector = collector::Collector::open(&db).map_err(std::io::Error::other)?;
+    eprintln!("collector: POST /v1/results kept in {}", db.display());
+    let app = router_with_collector(AppState::new(config), Arc::new(collector));
     let fmt = |r: Option<f64>| r.map_or("unshaped".to_owned(), |r| format!("{r} Mbit/s"));
     eprintln!(
         "ispeed-server listening on http://{} (down {}, up {}, +{} ms RTT); Ctrl-C stops",
@@ -245,7 +280,7 @@ pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
         fmt(config.link.up_mbps),
         config.link.rtt_ms
     );
-    serve(listener, config, async {
+    serve_app(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

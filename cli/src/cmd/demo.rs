@@ -32,6 +32,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             return Err(format!("{name} must be a positive rate, got {r}"));
         }
     }
+    let store = args.options.db.open()?;
     let link = LinkProfile {
         down_mbps: Some(args.down_mbps),
         up_mbps: Some(args.up_mbps),
@@ -57,7 +58,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     // The demo runs on loopback by design: any network is allowed, and the banner says so.
     request.policy = ispeed_core::network::NetworkPolicy::AnyNetwork;
     let platform = StaticPlatform::new(Transport::Loopback);
-    let result = run_measurement(request, &platform, args.options.json).await;
+    let result = run_measurement(request, &platform, args.options.json, &store).await;
     server.stop().await;
     print_result(&result?, args.options.json)
 }

@@ -30,6 +30,8 @@ pub struct MeasureOptions {
     /// Allow plain HTTP to a server that is not on this machine (labs only).
     #[arg(long)]
     pub allow_plain_http: bool,
+    #[command(flatten)]
+    pub db: crate::db::DbArg,
 }
 
 impl MeasureOptions {
@@ -85,6 +87,7 @@ pub async fn run_measurement(
     request: MeasureRequest,
     platform: &dyn Platform,
     json: bool,
+    store: &ispeed_core::store::Store,
 ) -> Result<MeasurementResult, String> {
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
@@ -102,9 +105,13 @@ pub async fn run_measurement(
         ispeed_core::measure(&request, platform, &SystemClock, listener.as_ref(), &cancel).await;
     drop(listener);
     watcher.abort();
-    result.map_err(|e| match e {
-        Error::NotCellular { .. } => format!("{e}; for a lab run, pass --allow-any-network"),
-        e => e.to_string(),
+    let not_cellular = matches!(result, Err(Error::NotCellular { .. }));
+    crate::db::record(store, &request, platform, result).map_err(|e| {
+        if not_cellular {
+            format!("{e}; for a lab run, pass --allow-any-network")
+        } else {
+            e
+        }
     })
 }
 
@@ -121,6 +128,8 @@ pub fn print_result(result: &MeasurementResult, json: bool) -> Result<(), String
 
 /// `ispeed measure`.
 pub async fn run(args: MeasureArgs) -> Result<(), String> {
+    // Opened first: a database that cannot be used stops us before any data is spent.
+    let store = args.options.db.open()?;
     let mut config = args.options.config()?;
     config.interface = args.interface.clone();
     let (server, protocol) = super::servers::resolve(
@@ -140,6 +149,6 @@ pub async fn run(args: MeasureArgs) -> Result<(), String> {
         NetworkPolicy::CellularOnly
     };
     let platform = crate::platform::desktop(&server, args.interface).await?;
-    let result = run_measurement(request, platform.as_ref(), args.options.json).await?;
+    let result = run_measurement(request, platform.as_ref(), args.options.json, &store).await?;
     print_result(&result, args.options.json)
 }

@@ -2,6 +2,9 @@
 
 pub mod auto;
 pub mod demo;
+pub mod export;
+pub mod history;
 pub mod measure;
 pub mod schedule;
 pub mod servers;
+pub mod upload;

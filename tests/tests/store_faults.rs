@@ -1,0 +1,142 @@
+//! Fault injection on the store: a writer killed with SIGKILL at random moments, and
+//! two writers at once. The writer is the `store_writer` binary of this crate, which
+//! prints each sample id after its store call returned.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ispeed_core::store::Store;
+use rand::Rng;
+use uuid::Uuid;
+
+/// Kills of the writer per run: enough to land in every phase of a write (open and
+/// migration, inside a transaction, during a commit, between samples).
+const KILLS: usize = 30;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("ispeed-e2e-{tag}-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Starts a writer on `db`, and a thread collecting the ids it prints.
+fn writer(db: &Path, count: Option<u64>) -> (Child, JoinHandle<Vec<Uuid>>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_store_writer"));
+    cmd.arg(db);
+    if let Some(n) = count {
+        cmd.arg(n.to_string());
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start store_writer");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    });
+    (child, reader)
+}
+
+#[test]
+fn a_writer_killed_at_random_moments_never_loses_a_returned_sample() {
+    let dir = TempDir::new("sigkill");
+    let db = dir.0.join("kill.db");
+    let mut rng = rand::rng();
+    let mut confirmed: Vec<Uuid> = Vec::new();
+    let started = Instant::now();
+    for round in 0..KILLS {
+        let (mut child, reader) = writer(&db, None);
+        // 0-150 ms: the early kills land while the file is created and migrated.
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..150)));
+        // `Child::kill` is SIGKILL on Unix: no destructor, no flush, no rollback.
+        child.kill().expect("SIGKILL the writer");
+        child.wait().expect("reap the writer");
+        let ids = reader.join().expect("reader thread");
+        confirmed.extend(ids);
+        let store = Store::open(&db)
+            .unwrap_or_else(|e| panic!("round {round}: the database must open after a kill: {e}"));
+        assert_eq!(
+            store.integrity_check().expect("integrity check"),
+            "ok",
+            "round {round}"
+        );
+        for id in &confirmed {
+            assert!(
+                store.result(*id).expect("read sample").is_some(),
+                "round {round}: sample {id} was confirmed and is gone"
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "bounded in time"
+        );
+    }
+    // Rows beyond the confirmed ids are samples committed just before the kill landed
+    // and before the id was printed; never fewer.
+    let store = Store::open(&db).expect("open");
+    let stored = store.count().expect("count");
+    assert!(stored >= confirmed.len() as u64);
+    // Each kill can cut off at most the one print after a commit.
+    assert!(
+        stored - confirmed.len() as u64 <= KILLS as u64,
+        "{stored} stored"
+    );
+    assert!(
+        confirmed.len() > KILLS,
+        "the writer made progress: {}",
+        confirmed.len()
+    );
+    eprintln!(
+        "{KILLS} kills, {} confirmed samples, {} stored",
+        confirmed.len(),
+        store.count().expect("count")
+    );
+}
+
+#[test]
+fn two_writers_at_once_never_see_a_locked_database() {
+    let dir = TempDir::new("two-writers");
+    let db = dir.0.join("two.db");
+    const EACH: u64 = 150;
+    // Both start on a missing file: they race to create and migrate it too.
+    let (mut a, ra) = writer(&db, Some(EACH));
+    let (mut b, rb) = writer(&db, Some(EACH));
+    let status_a = a.wait().expect("wait a");
+    let status_b = b.wait().expect("wait b");
+    let mut err = String::new();
+    for child in [&mut a, &mut b] {
+        if let Some(mut e) = child.stderr.take() {
+            std::io::Read::read_to_string(&mut e, &mut err).expect("read stderr");
+        }
+    }
+    assert!(
+        status_a.success() && status_b.success(),
+        "writers failed: {err}"
+    );
+    assert!(!err.contains("locked") && !err.contains("busy"), "{err}");
+    let ids_a = ra.join().expect("reader a");
+    let ids_b = rb.join().expect("reader b");
+    assert_eq!((ids_a.len() as u64, ids_b.len() as u64), (EACH, EACH));
+    let store = Store::open(&db).expect("open");
+    assert_eq!(store.count().expect("count"), 2 * EACH);
+    assert_eq!(store.integrity_check().expect("integrity"), "ok");
+}
