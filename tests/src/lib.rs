@@ -17,6 +17,14 @@ pub async fn server(down_mbps: f64, up_mbps: f64, rtt_ms: u64) -> std::io::Resul
     ispeed_server::spawn(loopback_any_port(), ServerConfig::new(link)).await
 }
 
+/// A measurement request for a lab server on this machine: loopback is not
+/// cellular, so the request measures on any network.
+pub fn lab_request(url: impl Into<String>) -> ispeed_core::MeasureRequest {
+    let mut r = ispeed_core::MeasureRequest::new(url);
+    r.policy = ispeed_core::network::NetworkPolicy::AnyNetwork;
+    r
+}
+
 /// `127.0.0.1:0`.
 pub fn loopback_any_port() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, 0))

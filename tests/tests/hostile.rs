@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Short limits, so that a fault shows within seconds.
 fn quick(url: String) -> MeasureRequest {
-    let mut r = MeasureRequest::new(url);
+    let mut r = ispeed_e2e::lab_request(url);
     r.config.connect_timeout = Duration::from_secs(2);
     r.config.request_timeout = Duration::from_secs(3);
     r.config.stall_timeout = Duration::from_secs(2);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ispeed_core::measure::Silent;
 use ispeed_core::protocol::ProtocolKind;
 use ispeed_core::protocol::detect::detect;
-use ispeed_core::{MeasureConfig, MeasureRequest, StaticPlatform, SystemClock, Transport};
+use ispeed_core::{MeasureConfig, StaticPlatform, SystemClock, Transport};
 use ispeed_server::{LinkProfile, ServerConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +38,7 @@ async fn every_protocol_measures_the_emulated_link_within_ten_percent() -> TestR
             ServerConfig::new(link),
         )
         .await?;
-        let mut request = MeasureRequest::new(server.url());
+        let mut request = ispeed_e2e::lab_request(server.url());
         request.protocol = kind;
         request.config = MeasureConfig::default().with_max_duration(Duration::from_secs(8));
         let result = ispeed_core::measure(
@@ -156,7 +156,7 @@ async fn an_upload_answered_before_its_body_arrived_is_refused() -> TestResult {
     let liar =
         partial_server(axum::Router::new().route("/__up", post(|| async { StatusCode::OK })))
             .await?;
-    let mut request = MeasureRequest::new(liar);
+    let mut request = ispeed_e2e::lab_request(liar);
     request.protocol = ProtocolKind::Cloudflare;
     request.phases = ispeed_core::Phases {
         latency: false,
@@ -175,6 +175,12 @@ async fn an_upload_answered_before_its_body_arrived_is_refused() -> TestResult {
     let err = outcome
         .err()
         .ok_or("a server that read nothing was credited")?;
-    assert_eq!(err.code(), "protocol", "{err}");
+    // Depending on when the server closes its half-read connection, the client sees
+    // the early answer (protocol) or the broken pipe (connection_lost); either way
+    // nothing the server did not read is credited.
+    assert!(
+        matches!(err.code(), "protocol" | "connection_lost"),
+        "{err}"
+    );
     Ok(())
 }
