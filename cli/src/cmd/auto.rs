@@ -1,11 +1,8 @@
 //! `ispeed auto`: the real auto-measure loop on the desktop. Sleeps until the policy's
-//! next check, measures when due, and keeps the history of runs.
-//!
-//! History lives in memory for now; [`History`] is the one place that reads and writes
-//! it, so moving it into the SQLite store changes that type and nothing else.
+//! next check, measures when due, and stores every outcome in the SQLite store, which
+//! is also the policy's only memory: a restarted loop carries on where it stopped.
 
 use std::ops::ControlFlow;
-use std::sync::Mutex;
 
 use chrono::{Duration, NaiveTime};
 use clap::Args;
@@ -13,7 +10,7 @@ use ispeed_core::measure::Silent;
 use ispeed_core::network::Transport;
 use ispeed_core::schedule::auto::{AutoPolicy, Decision, run_loop};
 use ispeed_core::schedule::{PastRun, PlatformState, parse_time_zone};
-use ispeed_core::{Clock, MeasureRequest, MeasurementResult, NetworkContext, SystemClock};
+use ispeed_core::{Clock, MeasureRequest, NetworkContext, SystemClock};
 use tokio_util::sync::CancellationToken;
 
 /// The loop wakes at least this often, so a clock or time-zone change is noticed
@@ -49,52 +46,12 @@ pub struct AutoArgs {
     /// anything but cellular.
     #[arg(long)]
     pub assume_cellular: bool,
+    #[command(flatten)]
+    pub db: crate::db::DbArg,
 }
 
-/// Past runs, the policy's only memory. In memory for now (see the module docs).
-#[derive(Debug, Default)]
-pub struct History {
-    runs: Mutex<Vec<PastRun>>,
-}
-
-impl History {
-    /// Every past run.
-    pub fn all(&self) -> Vec<PastRun> {
-        self.runs.lock().map(|r| r.clone()).unwrap_or_default()
-    }
-
-    /// Records one run.
-    pub fn record(&self, run: PastRun) {
-        if let Ok(mut r) = self.runs.lock() {
-            r.push(run);
-        }
-    }
-}
-
-/// The history entry of a finished (or failed) measurement started at `at`.
-pub fn past_run(
-    at: chrono::DateTime<chrono::Utc>,
-    transport: Transport,
-    outcome: &Result<MeasurementResult, String>,
-) -> PastRun {
-    match outcome {
-        Ok(r) => PastRun {
-            at,
-            valid: r.valid,
-            transport: r.network.transport,
-            bytes: r.download.as_ref().map_or(0, |d| d.bytes)
-                + r.upload.as_ref().map_or(0, |u| u.bytes),
-            failed: false,
-        },
-        Err(_) => PastRun {
-            at,
-            valid: false,
-            transport,
-            bytes: 0,
-            failed: true,
-        },
-    }
-}
+/// How far back the policy looks: its monthly budget is the longest window it needs.
+const HISTORY_WINDOW: Duration = Duration::days(40);
 
 fn parse_active(s: &str) -> Result<(NaiveTime, NaiveTime), String> {
     let bad = || format!("--active must look like 08:00-21:00, got {s:?}");
@@ -154,7 +111,19 @@ pub async fn run(args: AutoArgs) -> Result<(), String> {
         }
         state
     };
-    let history = History::default();
+    // Opened first: a database that cannot be used stops us before any data is spent.
+    let store = args.db.open()?;
+    // Stored documents keep the transport as it was; under --assume-cellular the
+    // policy is told every run was cellular, so its budgets count them.
+    let history = || -> ispeed_core::Result<Vec<PastRun>> {
+        let mut runs = store.past_runs(SystemClock.now() - HISTORY_WINDOW)?;
+        if args.assume_cellular {
+            for r in &mut runs {
+                r.transport = Transport::Cellular;
+            }
+        }
+        Ok(runs)
+    };
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     let watcher = tokio::spawn(async move {
@@ -173,7 +142,7 @@ pub async fn run(args: AutoArgs) -> Result<(), String> {
         &policy,
         &clock,
         observe,
-        || Ok(history.all()),
+        history,
         async |decision: &Decision| {
             let at = clock.now();
             eprintln!("{}  RUN   {}", stamp(at, tz), decision.message);
@@ -183,30 +152,21 @@ pub async fn run(args: AutoArgs) -> Result<(), String> {
             if args.assume_cellular {
                 request.policy = ispeed_core::network::NetworkPolicy::AnyNetwork;
             }
-            let state = observe();
             let outcome =
-                ispeed_core::measure(&request, platform.as_ref(), &clock, &Silent, &cancel)
-                    .await
-                    .map(|mut r| {
-                        if args.assume_cellular {
-                            r.network.transport = Transport::Cellular;
-                        }
-                        r
-                    })
-                    .map_err(|e| e.to_string());
-            let run = past_run(at, state.network.transport, &outcome);
-            match &outcome {
+                ispeed_core::measure(&request, platform.as_ref(), &clock, &Silent, &cancel).await;
+            match crate::db::record(&store, &request, platform.as_ref(), outcome) {
                 Ok(r) => eprintln!(
                     "{}  done  down {:.1} Mbit/s, up {:.1} Mbit/s, {:.1} MB{}",
                     stamp(clock.now(), tz),
                     r.download.as_ref().map_or(0.0, |d| d.mbps),
                     r.upload.as_ref().map_or(0.0, |u| u.mbps),
-                    run.bytes as f64 / 1e6,
+                    (r.download.as_ref().map_or(0, |d| d.bytes)
+                        + r.upload.as_ref().map_or(0, |u| u.bytes)) as f64
+                        / 1e6,
                     if r.valid { "" } else { " (invalid)" }
                 ),
                 Err(e) => eprintln!("{}  fail  {e}", stamp(clock.now(), tz)),
             }
-            history.record(run);
         },
         async |decision: &Decision| {
             let now = clock.now();
@@ -259,17 +219,11 @@ mod tests {
             min_minutes: None,
             seed: Some(1),
             assume_cellular: false,
+            db: crate::db::DbArg { db: None },
         };
         assert!(
             policy(&args).is_err(),
             "windows across midnight are refused"
         );
-    }
-
-    #[test]
-    fn failed_attempts_are_recorded_as_failed() {
-        let at = SystemClock.now();
-        let run = past_run(at, Transport::Cellular, &Err("refused".to_owned()));
-        assert!(run.failed && !run.valid && run.bytes == 0);
     }
 }

@@ -113,6 +113,49 @@ pub struct TransportSummary {
 const ROW_COLUMNS: &str = "id, started_at, transport, server_url, protocol, download_mbps, \
      upload_mbps, latency_ms, valid, invalid_reason, uploaded_at";
 
+/// What the schedulers read: every attempt since a moment.
+impl Store {
+    /// Every sample and failed attempt started at or after `since`, oldest first, as
+    /// the schedulers see them (the data a run cost is read from its document).
+    pub fn past_runs(&self, since: DateTime<Utc>) -> Result<Vec<crate::schedule::PastRun>> {
+        use crate::schedule::PastRun;
+        let mut runs: Vec<PastRun> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT started_at, valid, transport, \
+                 COALESCE(json_extract(document, '$.download.bytes'), 0) \
+                 + COALESCE(json_extract(document, '$.upload.bytes'), 0) \
+                 FROM samples WHERE started_at >= ?1",
+            )?;
+            stmt.query_map([millis(since)], |row| {
+                Ok(PastRun {
+                    at: from_millis(row.get(0)?)?,
+                    valid: row.get(1)?,
+                    transport: transport_at(row, 2)?,
+                    bytes: row.get::<_, i64>(3)?.max(0) as u64,
+                    failed: false,
+                })
+            })?
+            .collect()
+        })?;
+        let failures = self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT at, transport FROM failures WHERE at >= ?1")?;
+            stmt.query_map([millis(since)], |row| {
+                Ok(PastRun {
+                    at: from_millis(row.get(0)?)?,
+                    valid: false,
+                    transport: transport_at(row, 1)?,
+                    bytes: 0,
+                    failed: true,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        runs.extend(failures);
+        runs.sort_by_key(|r| r.at);
+        Ok(runs)
+    }
+}
+
 fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -420,6 +463,60 @@ mod tests {
 
     fn open(dir: &TempDir) -> Store {
         Store::open(dir.file("samples.db")).expect("open store")
+    }
+
+    #[test]
+    fn past_runs_list_samples_and_failures_with_their_cost() -> Result<()> {
+        let dir = TempDir::new("samples-past-runs");
+        let store = open(&dir);
+        let old = result(
+            "2026-11-20T08:00:00Z",
+            Transport::Cellular,
+            40.0,
+            15.0,
+            40.0,
+        );
+        let mut wifi = result("2026-11-24T09:00:00Z", Transport::Wifi, 80.0, 20.0, 20.0);
+        wifi.valid = false;
+        let cell = result(
+            "2026-11-24T10:00:00Z",
+            Transport::Cellular,
+            40.0,
+            15.0,
+            40.0,
+        );
+        for r in [&old, &wifi, &cell] {
+            store.save_result(r)?;
+        }
+        let refused = Error::ConnectionRefused {
+            host: "h".to_owned(),
+        };
+        store.save_failure(&FailedAttempt::new(
+            at("2026-11-24T09:30:00Z"),
+            "http://h",
+            Transport::Cellular,
+            &refused,
+        ))?;
+        let runs = store.past_runs(at("2026-11-24T00:00:00Z"))?;
+        let summary: Vec<_> = runs
+            .iter()
+            .map(|r| (r.at, r.transport, r.valid, r.failed))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (wifi.started_at, Transport::Wifi, false, false),
+                (at("2026-11-24T09:30:00Z"), Transport::Cellular, false, true),
+                (cell.started_at, Transport::Cellular, true, false),
+            ]
+        );
+        let cost = |r: &MeasurementResult| {
+            r.download.as_ref().map_or(0, |d| d.bytes) + r.upload.as_ref().map_or(0, |u| u.bytes)
+        };
+        assert!(cost(&cell) > 0);
+        assert_eq!(runs[2].bytes, cost(&cell));
+        assert_eq!(runs[1].bytes, 0);
+        Ok(())
     }
 
     #[test]
