@@ -132,22 +132,33 @@ pub async fn run(args: MeasureArgs) -> Result<(), String> {
     let store = args.options.db.open()?;
     let mut config = args.options.config()?;
     config.interface = args.interface.clone();
+    let policy = if args.allow_any_network {
+        NetworkPolicy::AnyNetwork
+    } else {
+        NetworkPolicy::CellularOnly
+    };
+    let ensure_network = async |url: &str| -> Result<(), String> {
+        let platform = crate::platform::desktop(url, args.interface.clone()).await?;
+        policy.check(&platform.network()).map_err(|v| {
+            format!(
+                "{}; for a lab run, pass --allow-any-network",
+                Error::from(v)
+            )
+        })
+    };
     let (server, protocol) = super::servers::resolve(
         args.server.as_deref(),
         args.list.as_deref(),
         args.protocol,
         &config,
         args.options.json,
+        ensure_network,
     )
     .await?;
     let mut request = MeasureRequest::new(server.clone());
     request.protocol = protocol;
     request.config = config;
-    request.policy = if args.allow_any_network {
-        NetworkPolicy::AnyNetwork
-    } else {
-        NetworkPolicy::CellularOnly
-    };
+    request.policy = policy;
     let platform = crate::platform::desktop(&server, args.interface).await?;
     let result = run_measurement(request, platform.as_ref(), args.options.json, &store).await?;
     print_result(&result, args.options.json)

@@ -112,11 +112,14 @@ pub async fn resolve(
     choice: ProtocolChoice,
     config: &MeasureConfig,
     quiet: bool,
+    ensure_network: impl AsyncFn(&str) -> Result<(), String>,
 ) -> Result<(String, ProtocolKind), String> {
     if let Some(server) = server {
         return match choice {
             ProtocolChoice::Fixed(kind) => Ok((server.to_owned(), kind)),
             ProtocolChoice::Auto => {
+                // Detection sends requests: a network the policy refuses moves no bytes.
+                ensure_network(server).await?;
                 let found = detect::detect(server, config)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -128,6 +131,10 @@ pub async fn resolve(
         };
     }
     let list = load_list(list)?;
+    // Selection pings every candidate: check the network before the first ping.
+    if let Some(first) = list.candidates.first() {
+        ensure_network(&first.url).await?;
+    }
     let (best, selection) = servers::select(&list.candidates, &SelectionConfig::default(), config)
         .await
         .map_err(|e| e.to_string())?;
