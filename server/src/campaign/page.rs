@@ -287,9 +287,9 @@ pub fn render(p: &Progress) -> String {
     for (i, a) in p.areas.iter().enumerate() {
         area_section(&mut out, i, a);
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"level\">{}</p></main></body></html>\n",
+        "<p class=\"level\">{}</p></main></body></html>",
         label(
             "Người tham gia: số cài đặt có ít nhất một lượt đo hợp lệ qua mạng di động trong ngày; không định danh ai.",
             "Participants: installs with at least one valid cellular sample that day; nobody is identified."
