@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use ispeed_core::participant::MeasureMode;
 use ispeed_core::store::{FailedAttempt, Store};
 use ispeed_core::{Clock, MeasureRequest, MeasurementResult, Platform, SystemClock};
 
@@ -44,16 +45,24 @@ impl DbArg {
     }
 }
 
-/// Stores the outcome of a measurement: the result, or the failure with its code.
+/// Stores the outcome of a measurement: the result, marked with this install's
+/// participant and `mode`, or the failure with its code.
 /// Returns the result, or the measurement's error as the message to show.
 pub fn record(
     store: &Store,
     request: &MeasureRequest,
     platform: &dyn Platform,
+    mode: MeasureMode,
     outcome: ispeed_core::Result<MeasurementResult>,
 ) -> Result<MeasurementResult, String> {
     match outcome {
-        Ok(result) => {
+        Ok(mut result) => {
+            store.stamp(&mut result, mode).map_err(|e| {
+                format!(
+                    "the measurement {} finished but was not stored: {e}",
+                    result.id
+                )
+            })?;
             store.save_result(&result).map_err(|e| {
                 format!(
                     "the measurement {} finished but was not stored: {e}",

@@ -3,6 +3,7 @@
 mod cmd;
 mod db;
 mod emitter;
+mod participation;
 mod platform;
 
 use std::process::ExitCode;
@@ -37,6 +38,8 @@ enum Command {
     Export(cmd::export::ExportArgs),
     /// Send the samples a collector has not confirmed yet.
     Upload(cmd::upload::UploadArgs),
+    /// Campaign participation: the day's progress per area, this install's area.
+    Campaign(cmd::campaign::CampaignArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             Command::History(args) => cmd::history::run(args),
             Command::Export(args) => cmd::export::run(args),
             Command::Upload(args) => cmd::upload::run(args).await,
+            Command::Campaign(args) => cmd::campaign::run(args).await,
         }
     });
     match outcome {

@@ -207,6 +207,14 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// A campaign area cannot be used as given.
+    #[error("invalid area {spec:?}: {reason}")]
+    InvalidArea {
+        /// The area as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -238,6 +246,7 @@ impl Error {
             Error::DatabaseTooNew { .. } => "database_too_new",
             Error::Storage { .. } => "storage",
             Error::Collector { .. } => "collector",
+            Error::InvalidArea { .. } => "invalid_area",
         }
     }
 

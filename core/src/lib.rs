@@ -12,6 +12,7 @@ pub mod error;
 mod http;
 pub mod measure;
 pub mod network;
+pub mod participant;
 pub mod platform;
 pub mod protocol;
 pub mod report;

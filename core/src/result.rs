@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::measure::Phase;
 use crate::measure::sampler::StopReason;
 use crate::network::{InterfaceTraffic, NetworkChange, NetworkContext, NetworkPolicy};
+use crate::participant::{MeasureMode, Participant};
 use crate::platform::DeviceInfo;
 use crate::protocol::ProtocolKind;
 
@@ -61,6 +62,13 @@ pub struct MeasurementResult {
     /// reads interface counters.
     #[serde(default)]
     pub interface_traffic: Option<InterfaceTraffic>,
+    /// Who measured: the random install id and the campaign area chosen in the
+    /// settings ([`crate::participant`]).
+    #[serde(default)]
+    pub participant: Option<Participant>,
+    /// Whether a scheduler or a person started the measurement.
+    #[serde(default)]
+    pub mode: Option<MeasureMode>,
 }
 
 impl MeasurementResult {
@@ -83,6 +91,8 @@ impl MeasurementResult {
             network_changes: Vec::new(),
             interrupted_phase: None,
             interface_traffic: None,
+            participant: None,
+            mode: None,
             device,
             location: None,
             latency: None,

@@ -7,6 +7,9 @@
 //! the client's crate; it checks the document loosely (a JSON object whose `schema` is
 //! `ispeed.result/1` and whose `id` is a uuid) and keeps it verbatim, so fields added by
 //! newer clients are never lost.
+//!
+//! The same file answers the campaign's daily count ([`crate::campaign`]), whose routes
+//! this router serves too.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -17,10 +20,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+use crate::campaign::{self, CampaignConfig};
 
 /// The `schema` a document must declare.
 pub const RESULT_SCHEMA: &str = "ispeed.result/1";
@@ -55,6 +60,7 @@ pub struct CollectorError {
 pub struct Collector {
     conn: Mutex<Connection>,
     path: PathBuf,
+    campaign: CampaignConfig,
 }
 
 /// Where `ispeed serve` keeps received results unless `--collector-db` says otherwise:
@@ -103,12 +109,36 @@ impl Collector {
         conn.pragma_update(None, "journal_mode", "WAL")
             .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
             .and_then(|_| conn.execute_batch(SCHEMA_SQL))
+            .and_then(|_| conn.execute_batch(campaign::SCHEMA_SQL))
             .and_then(|_| conn.pragma_update(None, "application_id", APPLICATION_ID))
             .map_err(|e| fail(e.to_string()))?;
+        let mut conn = conn;
+        campaign::backfill(&mut conn)
+            .map_err(|e| fail(format!("cannot index stored results for the campaign: {e}")))?;
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            campaign: CampaignConfig::default(),
         })
+    }
+
+    /// The same collector counting campaign progress with `config`.
+    pub fn with_campaign(mut self, config: CampaignConfig) -> Self {
+        self.campaign = config;
+        self
+    }
+
+    /// How campaign progress is counted.
+    pub fn campaign(&self) -> &CampaignConfig {
+        &self.campaign
+    }
+
+    /// Runs `f` on the connection (blocking: call it off the async threads).
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        f(&self.conn())
     }
 
     /// The file it keeps results in.
@@ -127,11 +157,18 @@ impl Collector {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or_default();
-        let n = self.conn().execute(
+        let mut conn = self.conn();
+        // The document and what the campaign count reads from it, in one transaction.
+        let tx = conn.transaction()?;
+        let n = tx.execute(
             "INSERT INTO results (id, received_at, document) VALUES (?1, ?2, ?3) \
              ON CONFLICT (id) DO NOTHING",
             params![id.to_string(), now, document],
         )?;
+        if n == 1 {
+            campaign::index(&tx, &id.to_string(), document)?;
+        }
+        tx.commit()?;
         Ok(n == 1)
     }
 
@@ -157,6 +194,8 @@ impl Collector {
 pub fn router(collector: Arc<Collector>) -> Router {
     Router::new()
         .route("/v1/results", post(post_result))
+        .route("/v1/campaign/progress", get(campaign::progress_json))
+        .route("/campaign", get(campaign::progress_page))
         .with_state(collector)
 }
 

@@ -6,6 +6,7 @@
 //! and an added round trip. Tests, the demo and self-hosters run it; it is a library
 //! first ([`serve`], [`spawn`]) and a binary second.
 
+pub mod campaign;
 pub mod cloudflare;
 pub mod collector;
 pub mod faults;
@@ -246,6 +247,9 @@ pub struct ServeArgs {
     /// where there is no data dir].
     #[arg(long, value_name = "PATH")]
     pub collector_db: Option<PathBuf>,
+    /// How campaign progress (`/v1/campaign/progress`, `/campaign`) is counted.
+    #[command(flatten)]
+    pub campaign: campaign::CampaignArgs,
 }
 
 impl ServeArgs {
@@ -269,8 +273,15 @@ pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
         .collector_db
         .clone()
         .unwrap_or_else(collector::default_db_path);
-    let collector = collector::Collector::open(&db).map_err(std::io::Error::other)?;
+    let campaign = args.campaign.config().map_err(std::io::Error::other)?;
+    let collector = collector::Collector::open(&db)
+        .map_err(std::io::Error::other)?
+        .with_campaign(campaign);
     eprintln!("collector: POST /v1/results kept in {}", db.display());
+    eprintln!(
+        "campaign: GET /v1/campaign/progress and /campaign, days in {}",
+        collector.campaign().time_zone
+    );
     let app = router_with_collector(AppState::new(config), Arc::new(collector));
     let fmt = |r: Option<f64>| r.map_or("unshaped".to_owned(), |r| format!("{r} Mbit/s"));
     eprintln!(

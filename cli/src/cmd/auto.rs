@@ -154,7 +154,8 @@ pub async fn run(args: AutoArgs) -> Result<(), String> {
             }
             let outcome =
                 ispeed_core::measure(&request, platform.as_ref(), &clock, &Silent, &cancel).await;
-            match crate::db::record(&store, &request, platform.as_ref(), outcome) {
+            let mode = ispeed_core::participant::MeasureMode::Auto;
+            match crate::db::record(&store, &request, platform.as_ref(), mode, outcome) {
                 Ok(r) => eprintln!(
                     "{}  done  down {:.1} Mbit/s, up {:.1} Mbit/s, {:.1} MB{}",
                     stamp(clock.now(), tz),

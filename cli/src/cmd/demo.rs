@@ -4,7 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use clap::Args;
-use ispeed_core::{MeasureRequest, StaticPlatform, Transport};
+use ispeed_core::{MeasureRequest, NetworkContext, StaticPlatform, Transport};
 use ispeed_server::{LinkProfile, ServerConfig};
 
 use super::measure::{MeasureOptions, print_result, run_measurement};
@@ -21,6 +21,12 @@ pub struct DemoArgs {
     /// Emulated round-trip time, ms.
     #[arg(long, default_value_t = 40)]
     pub rtt_ms: u64,
+    /// Report the emulated link as a cellular network (interface `lo`, operator
+    /// "emulated"), so the sample counts in a campaign's progress: for demonstrations
+    /// and tests of a collector, never for real figures. Implied by `--area`: a demo
+    /// that names a campaign area is a demonstration of the campaign.
+    #[arg(long)]
+    pub emulate_cellular: bool,
     #[command(flatten)]
     pub options: MeasureOptions,
 }
@@ -33,6 +39,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         }
     }
     let store = args.options.db.open()?;
+    args.options.campaign.apply_area(&store)?;
     let link = LinkProfile {
         down_mbps: Some(args.down_mbps),
         up_mbps: Some(args.up_mbps),
@@ -57,8 +64,16 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     request.config = args.options.config()?;
     // The demo runs on loopback by design: any network is allowed, and the banner says so.
     request.policy = ispeed_core::network::NetworkPolicy::AnyNetwork;
-    let platform = StaticPlatform::new(Transport::Loopback);
+    let mut platform = StaticPlatform::new(Transport::Loopback);
+    if args.emulate_cellular || args.options.campaign.area.is_some() {
+        platform.network = NetworkContext {
+            interface: Some("lo".to_owned()),
+            operator: Some("emulated".to_owned()),
+            ..NetworkContext::with_transport(Transport::Cellular)
+        };
+    }
     let result = run_measurement(request, &platform, args.options.json, &store).await;
     server.stop().await;
-    print_result(&result?, args.options.json)
+    print_result(&result?, args.options.json)?;
+    args.options.campaign.upload(&store).await
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use ispeed_core::measure::{ProgressListener, Silent};
 use ispeed_core::network::NetworkPolicy;
+use ispeed_core::participant::MeasureMode;
 use ispeed_core::protocol::detect::ProtocolChoice;
 use ispeed_core::{Error, MeasureConfig, MeasureRequest, MeasurementResult, Platform, SystemClock};
 use tokio_util::sync::CancellationToken;
@@ -32,6 +33,8 @@ pub struct MeasureOptions {
     pub allow_plain_http: bool,
     #[command(flatten)]
     pub db: crate::db::DbArg,
+    #[command(flatten)]
+    pub campaign: crate::participation::ParticipationArgs,
 }
 
 impl MeasureOptions {
@@ -106,7 +109,7 @@ pub async fn run_measurement(
     drop(listener);
     watcher.abort();
     let not_cellular = matches!(result, Err(Error::NotCellular { .. }));
-    crate::db::record(store, &request, platform, result).map_err(|e| {
+    crate::db::record(store, &request, platform, MeasureMode::Manual, result).map_err(|e| {
         if not_cellular {
             format!("{e}; for a lab run, pass --allow-any-network")
         } else {
@@ -130,6 +133,7 @@ pub fn print_result(result: &MeasurementResult, json: bool) -> Result<(), String
 pub async fn run(args: MeasureArgs) -> Result<(), String> {
     // Opened first: a database that cannot be used stops us before any data is spent.
     let store = args.options.db.open()?;
+    args.options.campaign.apply_area(&store)?;
     let mut config = args.options.config()?;
     config.interface = args.interface.clone();
     let policy = if args.allow_any_network {
@@ -161,5 +165,6 @@ pub async fn run(args: MeasureArgs) -> Result<(), String> {
     request.policy = policy;
     let platform = crate::platform::desktop(&server, args.interface).await?;
     let result = run_measurement(request, platform.as_ref(), args.options.json, &store).await?;
-    print_result(&result, args.options.json)
+    print_result(&result, args.options.json)?;
+    args.options.campaign.upload(&store).await
 }

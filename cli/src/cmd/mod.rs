@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod auto;
+pub mod campaign;
 pub mod demo;
 pub mod export;
 pub mod history;

@@ -178,6 +178,9 @@ async fn run_phases(
         network_changes,
         interrupted_phase: violation.and_then(|(_, phase)| phase),
         interface_traffic,
+        // Filled from the settings by whoever stores the sample (`Store::stamp`).
+        participant: None,
+        mode: None,
     })
 }
 

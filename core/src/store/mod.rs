@@ -3,7 +3,8 @@
 //!
 //! - [`schema`]: ownership checks, migrations by `PRAGMA user_version`;
 //! - [`samples`]: writing results and failures, history and statistics queries;
-//! - [`export`]: CSV and JSON lines.
+//! - [`export`]: CSV and JSON lines;
+//! - [`settings`]: the install id and campaign area of this installation.
 //!
 //! A phone may kill the app at any instant, and the desktop harness may run twice at
 //! once, so the store is built for both: WAL journal with `synchronous = FULL` (a
@@ -16,6 +17,7 @@
 pub mod export;
 pub mod samples;
 pub mod schema;
+pub mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -27,6 +29,7 @@ use crate::error::{Error, Result};
 
 pub use export::{CSV_COLUMNS, ExportFormat};
 pub use samples::{DaySummary, FailedAttempt, SampleRow, TransportSummary};
+pub use settings::AreaSetting;
 
 /// How long one statement waits for another process's lock before SQLite gives up.
 /// Writes are a few milliseconds; ten seconds covers a slow phone under I/O pressure.

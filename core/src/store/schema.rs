@@ -4,7 +4,7 @@
 //! file runs every step from version 0, so a fresh database and an upgraded one are
 //! built by the same statements. Each step is tested from the schema it upgrades,
 //! loaded from a committed SQL snapshot of what that version shipped
-//! (`fixtures/v1.sql`): editing an old step instead of adding a new one breaks that
+//! (`fixtures/v1.sql`, `fixtures/v2.sql`): editing an old step instead of adding a new one breaks that
 //! test. `PRAGMA application_id` marks the file as ours, so a path that points at
 //! some other program's database is refused before anything is written to it.
 
@@ -59,8 +59,17 @@ ALTER TABLE samples ADD COLUMN last_upload_error TEXT;
 CREATE INDEX samples_pending ON samples (started_at) WHERE uploaded_at IS NULL;
 ";
 
+/// Version 3: settings of this installation (campaign area, install id), one JSON
+/// value per key. See `store::settings`.
+const V3: &str = "
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL                          -- JSON
+) STRICT;
+";
+
 /// Migration steps; step `n` (1-based) upgrades version `n - 1` to `n`. Append only.
-const STEPS: &[&str] = &[V1, V2];
+const STEPS: &[&str] = &[V1, V2, V3];
 
 /// What a file's header and catalogue say about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +210,10 @@ mod tests {
     /// What version 1 shipped, with two samples and one failure written by it.
     const V1_SNAPSHOT: &str = include_str!("fixtures/v1.sql");
 
+    /// What version 2 shipped: the same data, one sample uploaded, one pending after
+    /// two failed attempts.
+    const V2_SNAPSHOT: &str = include_str!("fixtures/v2.sql");
+
     /// Every schema object's SQL, for comparing two databases.
     fn catalogue(conn: &Connection) -> Vec<(String, String, Option<String>)> {
         let mut stmt = conn
@@ -260,6 +273,53 @@ mod tests {
             store.failures_between(at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))?;
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].code, "connection_refused");
+        Ok(())
+    }
+
+    #[test]
+    fn version_2_snapshot_is_what_steps_1_and_2_build() {
+        let from_snapshot = Connection::open_in_memory().expect("open");
+        from_snapshot.execute_batch(V2_SNAPSHOT).expect("load v2");
+        let from_steps = Connection::open_in_memory().expect("open");
+        for step in &STEPS[..2] {
+            from_steps.execute_batch(step).expect("run step");
+        }
+        assert_eq!(catalogue(&from_snapshot), catalogue(&from_steps));
+    }
+
+    #[test]
+    fn step_3_upgrades_version_2_keeps_the_queue_and_starts_empty_settings() -> Result<()> {
+        let dir = TempDir::new("schema-v2");
+        let path = dir.file("v2.db");
+        {
+            let conn = Connection::open(&path).expect("create v2 file");
+            conn.execute_batch(V2_SNAPSHOT).expect("load v2");
+            assert_eq!(inspect(&conn).expect("inspect").user_version, 2);
+        }
+        let store = Store::open(&path)?;
+        let fresh = Store::open(dir.file("fresh.db"))?;
+        assert_eq!(
+            store.read(|c| Ok(catalogue(c)))?,
+            fresh.read(|c| Ok(catalogue(c)))?
+        );
+        assert_eq!(store.read(inspect)?.user_version, VERSION);
+        // The upload queue is as v2 left it: one confirmed, one pending.
+        let rows = store.samples_between(at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))?;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0].uploaded_at,
+            Some(at("2026-05-04T01:15:20Z")),
+            "{rows:?}"
+        );
+        assert_eq!(store.pending_ids()?, vec![rows[1].id]);
+        // Documents written before participants existed read without one.
+        let doc = store.result(rows[1].id)?.expect("v2 document");
+        assert_eq!((doc.participant, doc.mode), (None, None));
+        // Settings start empty; the install id is drawn on first use and kept.
+        assert_eq!(store.area()?, None);
+        let id = store.install_id()?;
+        drop(store);
+        assert_eq!(Store::open(&path)?.install_id()?, id);
         Ok(())
     }
 

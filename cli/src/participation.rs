@@ -1,0 +1,72 @@
+//! The campaign options of `measure` and `demo`: `--area SPEC` (stored in the
+//! settings the first time) and `--collector URL` (upload right after measuring).
+
+use clap::Args;
+use ispeed_core::SystemClock;
+use ispeed_core::participant::Area;
+use ispeed_core::report::Uploader;
+use ispeed_core::store::{AreaSetting, Store};
+
+/// Campaign participation on a measuring command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ParticipationArgs {
+    /// Campaign area of this install, stored the first time and sent with every
+    /// sample: `province/district/commune[/hamlet]` (e.g. "Hà Nội/Ba Vì/Tản Lĩnh/Thôn 3"),
+    /// a single commune name or code, or key=value pairs
+    /// ("province=Hà Nội,commune=Tản Lĩnh", "org=THPT Ba Vì").
+    #[arg(long, value_name = "SPEC")]
+    pub area: Option<String>,
+    /// Send the samples not yet confirmed to this collector right after measuring
+    /// (POST {URL}/v1/results).
+    #[arg(long, value_name = "URL")]
+    pub collector: Option<String>,
+}
+
+impl ParticipationArgs {
+    /// Stores `--area` in the settings unless an area is set already. Runs before
+    /// measuring, so a mistyped area costs no mobile data.
+    pub fn apply_area(&self, store: &Store) -> Result<(), String> {
+        let Some(spec) = &self.area else {
+            return Ok(());
+        };
+        let area = Area::parse(spec).map_err(|e| e.to_string())?;
+        match store.set_area_once(area).map_err(|e| e.to_string())? {
+            AreaSetting::Stored => {
+                let area = store.area().map_err(|e| e.to_string())?;
+                eprintln!(
+                    "campaign area set to {}",
+                    area.map(|a| a.to_string()).unwrap_or_default()
+                );
+                Ok(())
+            }
+            AreaSetting::Unchanged => Ok(()),
+            AreaSetting::Kept(old) => Err(format!(
+                "this install's campaign area is already \"{old}\"; \
+                 change it with `ispeed campaign area --set SPEC`, or leave out --area"
+            )),
+        }
+    }
+
+    /// Uploads the pending samples to `--collector`, when given; the summary goes to
+    /// stderr. A failure leaves the samples queued for `ispeed upload`.
+    pub async fn upload(&self, store: &Store) -> Result<(), String> {
+        let Some(url) = &self.collector else {
+            return Ok(());
+        };
+        let uploader = Uploader::new(url).map_err(|e| e.to_string())?;
+        let summary = uploader.upload_pending(store, &SystemClock).await;
+        for (id, why) in &summary.rejected {
+            eprintln!("refused by the collector, kept: {id}: {why}");
+        }
+        eprintln!(
+            "{} sent to {}, {} pending",
+            summary.sent.len(),
+            uploader.results_url(),
+            summary.remaining
+        );
+        match summary.error {
+            Some(e) => Err(format!("{e} (`ispeed upload` sends it later)")),
+            None => Ok(()),
+        }
+    }
+}
