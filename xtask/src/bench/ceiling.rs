@@ -31,37 +31,9 @@ pub struct Ceiling {
     pub peak_rss_kib: u64,
 }
 
-/// Makes sure `iperf3` and `curl` are there, installing them with apt-get when not.
-fn tools() -> Vec<String> {
-    let mut notes = Vec::new();
-    let missing: Vec<&str> = ["iperf3", "curl"]
-        .into_iter()
-        .filter(|p| which(p).is_none())
-        .collect();
-    if missing.is_empty() {
-        return notes;
-    }
-    println!("bench: installing {} with apt-get", missing.join(" "));
-    let ok = std::process::Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .is_ok_and(|s| s.success());
-    for m in missing {
-        if !ok || which(m).is_none() {
-            notes.push(format!(
-                "{m} is missing and could not be installed (apt-get update && apt-get install -y {m}): its column is empty"
-            ));
-        }
-    }
-    notes
-}
-
 /// Runs the ceiling comparison.
-pub fn run(env: &Env) -> Result<Ceiling, String> {
+pub fn run(env: &Env, notes: Vec<String>) -> Result<Ceiling, String> {
     println!("bench: ceiling on loopback");
-    let notes = tools();
     let lab = Lab::create(
         "lo",
         Wiring::Veth {

@@ -208,8 +208,7 @@ impl Lab {
         }
     }
 
-    /// Starts `program args` in the server namespace and waits until it prints its
-    /// first line (the reference server says where it listens).
+    /// Starts `program args` in the server namespace and waits until it listens.
     pub fn spawn_server(&self, program: &Path, args: &[&str]) -> Result<Server, String> {
         Server::start(&self.server_ns, program, args)
     }
@@ -231,7 +230,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `program args` inside `ns` and waits up to 10 s for its first line.
+    /// Starts `program args` inside `ns` and waits up to 10 s until it says it listens.
     pub fn start(ns: &str, program: &Path, args: &[&str]) -> Result<Self, String> {
         let program = program.to_string_lossy();
         let mut all = vec!["netns", "exec", ns, program.as_ref()];
@@ -240,24 +239,38 @@ impl Server {
             .args(&all)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {program}: {e}"))?;
-        let stdout = child.stdout.take();
-        let server = Self { child };
-        let (tx, rx) = mpsc::channel();
-        if let Some(out) = stdout {
-            // Keep draining so a chatty server never blocks on a full pipe.
+        let (tx, rx) = mpsc::channel::<String>();
+        // Both servers we run (ours, iperf3) announce "... listening ..." on one of
+        // their streams; read both, and keep draining so a full pipe never blocks them.
+        for pipe in [
+            child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
             std::thread::spawn(move || {
-                let mut lines = BufReader::new(out).lines();
-                let _ = tx.send(lines.next());
-                for _ in lines {}
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
             });
         }
-        match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(Some(Ok(_))) => Ok(server),
-            _ => Err(format!("{program} did not start in {ns}")),
+        drop(tx);
+        let server = Self { child };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut last = String::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(line) if line.to_lowercase().contains("listening") => return Ok(server),
+                Ok(line) => last = line,
+                Err(_) => break,
+            }
         }
+        Err(format!("{program} did not start in {ns}: {last}"))
     }
 
     /// Waits for a process that ends by itself (a one-off iperf3 server).

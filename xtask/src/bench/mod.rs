@@ -81,6 +81,8 @@ struct Env {
     /// Scratch directory for databases (deleted at the end).
     scratch: PathBuf,
     interrupted: Arc<AtomicBool>,
+    /// What is missing and what that leaves out.
+    tool_notes: Vec<String>,
 }
 
 impl Env {
@@ -118,6 +120,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
             missing.join(", ")
         ));
     }
+    let tool_notes = tools();
+    for n in &tool_notes {
+        println!("bench: {n}");
+    }
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, interrupted.clone())
@@ -138,6 +144,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
         server: release.join("ispeed-server"),
         scratch: scratch.clone(),
         interrupted,
+        tool_notes,
     };
     for bin in [&env.ispeed, &env.server] {
         if !bin.is_file() {
@@ -152,6 +159,41 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
         std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+/// Makes sure the optional tools are there, installing the missing ones with apt-get
+/// (no index update: a machine without the index says what to run instead).
+/// Returns one note per tool still missing.
+fn tools() -> Vec<String> {
+    const TOOLS: [(&str, &str); 3] = [
+        (
+            "ethtool",
+            "offloads stay on: tbf meters GSO super-packets and the byte counters miss headers",
+        ),
+        ("iperf3", "the ceiling has no iperf3 column"),
+        ("curl", "the ceiling has no curl column"),
+    ];
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .map(|t| t.0)
+        .filter(|p| which(p).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    println!("bench: installing {} with apt-get", missing.join(" "));
+    let _ = std::process::Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status();
+    TOOLS
+        .iter()
+        .filter(|(p, _)| which(p).is_none())
+        .map(|(p, why)| {
+            format!("{p} is missing (apt-get update && apt-get install -y {p}): {why}")
+        })
+        .collect()
 }
 
 fn build(root: &Path) -> Result<(), String> {
@@ -195,7 +237,13 @@ fn run_parts(env: &Env, args: &BenchArgs, traces_dir: &Path) -> Result<String, S
         }
     }
     let ceiling = if wants("ceiling") {
-        Some(ceiling::run(env)?)
+        let notes = env
+            .tool_notes
+            .iter()
+            .filter(|n| !n.starts_with("ethtool"))
+            .cloned()
+            .collect();
+        Some(ceiling::run(env, notes)?)
     } else {
         None
     };
@@ -424,6 +472,12 @@ fn trace_link(env: &Env, dir: &Path, name: &str, runs: u32) -> Result<Vec<RunRow
         {
             let from = start.as_millis() as u64 + p.ramp_ms;
             let to = from + p.measured_ms;
+            let log = if dirname == "down" { &down_log } else { &up_log };
+            println!(
+                "bench:   {dirname}: trace offers {:.2}, emulator delivered {:.2} Mbit/s of payload in the window",
+                trace.goodput_mbps(from, to),
+                delivered_mbps(log, from, to)
+            );
             phases.push(PhaseRow {
                 dir: dirname,
                 expected_mbps: trace.goodput_mbps(from, to),
@@ -449,6 +503,17 @@ fn trace_link(env: &Env, dir: &Path, name: &str, runs: u32) -> Result<Vec<RunRow
     drop(lab);
     drop(emu);
     Ok(rows)
+}
+
+/// TCP payload the emulator delivered between two trace times, Mbit/s (full-sized
+/// packets assumed, as for the trace's own figure).
+fn delivered_mbps(log: &[u64], from_ms: u64, to_ms: u64) -> f64 {
+    let bucket_ms = LOG_BUCKET.as_millis() as u64;
+    let (a, b) = ((from_ms / bucket_ms) as usize, (to_ms / bucket_ms) as usize);
+    let ip: u64 = log.iter().skip(a).take(b.saturating_sub(a)).sum();
+    let payload = ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64;
+    let secs = ((b.saturating_sub(a)) as u64 * bucket_ms) as f64 / 1000.0;
+    if secs > 0.0 { payload * 8.0 / secs / 1e6 } else { 0.0 }
 }
 
 /// Where (since the emulator's epoch) a phase started: the offset at which the
