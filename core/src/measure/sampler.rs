@@ -3,9 +3,10 @@
 //! The transfer phases feed the cumulative payload byte count of all streams, read at
 //! one instant for all of them (the common end time of RTR's RMBT), every sample
 //! interval. From those points the sampler
-//! - cuts off the slow-start ramp: intervals are ramp while each grows by more than
-//!   [`StabilityRule::ramp_growth`] over the one before (the first interval, which holds
-//!   the handshakes, always is), for at most [`StabilityRule::max_ramp`];
+//! - cuts off the slow-start ramp and the loss recovery that ends it: intervals are
+//!   ramp until [`StabilityRule::settle_intervals`] consecutive ones agree within
+//!   [`StabilityRule::ramp_growth`] of their mean (the first interval, which holds the
+//!   handshakes, always is), for at most [`StabilityRule::max_ramp`];
 //! - keeps a running estimate: bytes since the end of the ramp over time since then;
 //! - calls the transfer stable when, after [`StabilityRule::min_measured`], every
 //!   estimate of the trailing [`StabilityRule::window`] lies within
@@ -120,15 +121,20 @@ impl Sampler {
         }
         let last = self.points.len() - 1;
         let intervals = last;
-        if intervals >= 3 {
-            // Interval k-1 barely grew over k-2, so k-2 already ran at the plateau;
-            // interval 0 (handshakes, first round trips) is never counted.
-            let (prev, cur) = (
-                self.interval_rate(intervals - 2),
-                self.interval_rate(intervals - 1),
-            );
-            if prev > 0.0 && cur <= prev * (1.0 + self.rule.ramp_growth) {
-                self.ramp_end = Some(intervals - 2);
+        let k = self.rule.settle_intervals.max(2) as usize;
+        // Interval 0 (handshakes, first round trips) is never counted, so the newest
+        // k intervals are a candidate plateau once there are k after it.
+        if intervals > k {
+            let rates: Vec<f64> = (intervals - k..intervals)
+                .map(|i| self.interval_rate(i))
+                .collect();
+            let mean = rates.iter().sum::<f64>() / k as f64;
+            if mean > 0.0
+                && rates
+                    .iter()
+                    .all(|r| (r / mean - 1.0).abs() <= self.rule.ramp_growth)
+            {
+                self.ramp_end = Some(intervals - k);
                 return;
             }
         }

@@ -74,8 +74,18 @@ pub fn run(env: &Env, notes: Vec<String>) -> Result<Ceiling, String> {
         let out = super::sh(
             "ip",
             &[
-                "netns", "exec", &ns, "curl", "-s", "-o", "/dev/null", "--max-time", "60", "-w",
-                "%{speed_download}", &target,
+                "netns",
+                "exec",
+                &ns,
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "60",
+                "-w",
+                "%{speed_download}",
+                &target,
             ],
         )?;
         c.curl = out.trim().parse::<f64>().ok().map(|bps| bps * 8.0 / 1e6);
@@ -95,7 +105,15 @@ fn iperf(ns: &str, streams: u64, bytes: u64, reverse: bool) -> Result<Option<f64
     let server = Server::start(
         ns,
         std::path::Path::new("iperf3"),
-        &["-s", "-1", "-p", IPERF_PORT, "--forceflush", "-B", "127.0.0.1"],
+        &[
+            "-s",
+            "-1",
+            "-p",
+            IPERF_PORT,
+            "--forceflush",
+            "-B",
+            "127.0.0.1",
+        ],
     )?;
     let streams = streams.to_string();
     let bytes = bytes.max(100_000_000).to_string();
@@ -119,8 +137,8 @@ fn iperf(ns: &str, streams: u64, bytes: u64, reverse: bool) -> Result<Option<f64
     }
     let out = super::child::run("ip", &args, Duration::from_secs(60))?;
     server.wait();
-    let v: serde_json::Value = serde_json::from_str(&out.stdout)
-        .map_err(|e| format!("iperf3 printed no JSON: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&out.stdout).map_err(|e| format!("iperf3 printed no JSON: {e}"))?;
     Ok(v["end"]["sum_received"]["bits_per_second"]
         .as_f64()
         .map(|b| b / 1e6))

@@ -63,7 +63,10 @@ impl DeliveryLog {
 
     /// A copy of the buckets so far.
     pub fn snapshot(&self) -> Vec<u64> {
-        self.buckets.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

@@ -114,8 +114,14 @@ impl Lab {
                 lab.shape(&lab.client_ns, &lab.client_if, up_mbps)?;
             }
             Wiring::Tun => {
-                sh("ip", &["link", "set", &lab.client_if, "netns", &lab.client_ns])?;
-                sh("ip", &["link", "set", &lab.server_if, "netns", &lab.server_ns])?;
+                sh(
+                    "ip",
+                    &["link", "set", &lab.client_if, "netns", &lab.client_ns],
+                )?;
+                sh(
+                    "ip",
+                    &["link", "set", &lab.server_if, "netns", &lab.server_ns],
+                )?;
                 lab.address("32", "peer")?;
             }
         }
@@ -246,8 +252,14 @@ impl Server {
         // Both servers we run (ours, iperf3) announce "... listening ..." on one of
         // their streams; read both, and keep draining so a full pipe never blocks them.
         for pipe in [
-            child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()

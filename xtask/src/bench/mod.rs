@@ -148,7 +148,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
     };
     for bin in [&env.ispeed, &env.server] {
         if !bin.is_file() {
-            return Err(format!("{} is missing: build without --no-build", bin.display()));
+            return Err(format!(
+                "{} is missing: build without --no-build",
+                bin.display()
+            ));
         }
     }
     let outcome = run_parts(&env, args, &traces_dir);
@@ -190,9 +193,7 @@ fn tools() -> Vec<String> {
     TOOLS
         .iter()
         .filter(|(p, _)| which(p).is_none())
-        .map(|(p, why)| {
-            format!("{p} is missing (apt-get update && apt-get install -y {p}): {why}")
-        })
+        .map(|(p, why)| format!("{p} is missing (apt-get update && apt-get install -y {p}): {why}"))
         .collect()
 }
 
@@ -468,11 +469,14 @@ fn trace_link(env: &Env, dir: &Path, name: &str, runs: u32) -> Result<Vec<RunRow
         let d_start = align(&down_log, &d, spawn);
         let u_start = align(&up_log, &u, d_start + d.duration);
         let mut phases = Vec::new();
-        for (dirname, p, start, trace) in [("down", &d, d_start, &down), ("up", &u, u_start, &up)]
-        {
+        for (dirname, p, start, trace) in [("down", &d, d_start, &down), ("up", &u, u_start, &up)] {
             let from = start.as_millis() as u64 + p.ramp_ms;
             let to = from + p.measured_ms;
-            let log = if dirname == "down" { &down_log } else { &up_log };
+            let log = if dirname == "down" {
+                &down_log
+            } else {
+                &up_log
+            };
             println!(
                 "bench:   {dirname}: trace offers {:.2}, emulator delivered {:.2} Mbit/s of payload in the window",
                 trace.goodput_mbps(from, to),
@@ -513,7 +517,11 @@ fn delivered_mbps(log: &[u64], from_ms: u64, to_ms: u64) -> f64 {
     let ip: u64 = log.iter().skip(a).take(b.saturating_sub(a)).sum();
     let payload = ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64;
     let secs = ((b.saturating_sub(a)) as u64 * bucket_ms) as f64 / 1000.0;
-    if secs > 0.0 { payload * 8.0 / secs / 1e6 } else { 0.0 }
+    if secs > 0.0 {
+        payload * 8.0 / secs / 1e6
+    } else {
+        0.0
+    }
 }
 
 /// Where (since the emulator's epoch) a phase started: the offset at which the
@@ -557,7 +565,8 @@ fn align(log: &[u64], p: &Phase, not_before: Duration) -> Duration {
 fn library_size(env: &Env) -> Result<String, String> {
     let stripped = env.scratch.join("stripped");
     let strip = |from: &Path| -> Result<u64, String> {
-        std::fs::copy(from, &stripped).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+        std::fs::copy(from, &stripped)
+            .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
         sh("strip", &[&stripped.to_string_lossy()])?;
         std::fs::metadata(&stripped)
             .map(|m| m.len())

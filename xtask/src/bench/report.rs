@@ -231,7 +231,10 @@ mod tests {
             .expect("a down line");
         // Median error 1 %, worst 10 %: missed by 4 points.
         assert!(down.contains("missed by 4.0 pp"), "{down}");
-        let up = table.lines().find(|l| l.contains("| up |")).expect("an up line");
+        let up = table
+            .lines()
+            .find(|l| l.contains("| up |"))
+            .expect("an up line");
         assert!(up.contains("| met | met |"), "{up}");
     }
 }

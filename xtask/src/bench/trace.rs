@@ -145,7 +145,7 @@ impl SplitMix {
 
 /// An LTE-like rate: a bounded random walk that moves every 200-500 ms, as a cell's
 /// scheduler share does when other users come and go.
-fn fluctuating(seed: u64, total_ms: u64, low: f64, high: f64) -> Vec<(u64, f64)> {
+fn fluctuating(seed: u64, total_ms: u64, low: f64, high: f64) -> Segments {
     let mut rng = SplitMix(seed);
     let mut rate = (low + high) / 2.0;
     let mut t = 0;
@@ -160,8 +160,11 @@ fn fluctuating(seed: u64, total_ms: u64, low: f64, high: f64) -> Vec<(u64, f64)>
     segments
 }
 
+/// Piecewise-constant rates: `(duration_ms, mbps)`.
+pub type Segments = Vec<(u64, f64)>;
+
 /// The scenarios shipped with the benchmark: name, downlink and uplink segments.
-pub fn synthetic() -> Vec<(&'static str, Vec<(u64, f64)>, Vec<(u64, f64)>)> {
+pub fn synthetic() -> Vec<(&'static str, Segments, Segments)> {
     vec![
         // A flat 50/16 Mbit/s cell: the emulator's own accuracy, with delay.
         ("steady", vec![(1000, 50.0)], vec![(1000, 16.0)]),
