@@ -80,7 +80,7 @@ fn mb(bytes: u64) -> f64 {
 pub fn runs_table(rows: &[RunRow]) -> String {
     let mut out = String::new();
     out.push_str(
-        "| link | run | dir | expected Mbit/s | measured Mbit/s | ratio | phase s | stop | payload MB | 8 s at rate MB | wire MB (run) | CPU s (run) | peak RSS MB |\n\
+        "| link | run | dir | expected Mbit/s | measured Mbit/s | ratio | phase s | stop | payload MB | 8 s at rate MB | wire MB (run) | wall s (run) | CPU s (run) | peak RSS MB |\n\
          |---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n",
     );
     let mut run_no = 0;
