@@ -249,6 +249,26 @@ mod tests {
     }
 
     #[test]
+    fn the_window_starts_after_slow_starts_loss_recovery() {
+        // Slow start levels off, then a burst loss stalls the readable bytes (0.6 MB)
+        // and the retransmission releases them at once (2 MB); the link runs at
+        // 40 Mbit/s throughout. Starting the window at the first interval that stopped
+        // growing would count the release and read high.
+        let mut s = Sampler::new(StabilityRule::default());
+        let full = 1_250_000;
+        feed(
+            &mut s,
+            &[
+                100_000, 1_200_000, full, 600_000, 2_000_000, full, full, full, full, full, full,
+                full, full,
+            ],
+        );
+        let w = s.window();
+        assert_eq!(w.ramp, Duration::from_millis(1250));
+        assert_eq!(w.mbps, 40.0);
+    }
+
+    #[test]
     fn first_interval_is_always_ramp() {
         let mut s = Sampler::new(StabilityRule::default());
         feed(&mut s, &[1_000_000; 8]);
