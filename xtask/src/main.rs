@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod ci;
 
 /// Project automation for i-Speed.
@@ -22,6 +23,8 @@ enum Command {
     Root,
     /// Run every check: format, lint, all tests.
     Test,
+    /// Benchmark accuracy, data use and the client's ceiling (root: network namespaces).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Test => ci::run(&workspace_root()),
+        Command::Bench(args) => bench::run(&workspace_root(), &args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

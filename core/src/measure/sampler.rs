@@ -3,9 +3,10 @@
 //! The transfer phases feed the cumulative payload byte count of all streams, read at
 //! one instant for all of them (the common end time of RTR's RMBT), every sample
 //! interval. From those points the sampler
-//! - cuts off the slow-start ramp: intervals are ramp while each grows by more than
-//!   [`StabilityRule::ramp_growth`] over the one before (the first interval, which holds
-//!   the handshakes, always is), for at most [`StabilityRule::max_ramp`];
+//! - cuts off the slow-start ramp and the loss recovery that ends it: intervals are
+//!   ramp until [`StabilityRule::settle_intervals`] consecutive ones agree within
+//!   [`StabilityRule::ramp_growth`] of their mean (the first interval, which holds the
+//!   handshakes, always is), for at most [`StabilityRule::max_ramp`];
 //! - keeps a running estimate: bytes since the end of the ramp over time since then;
 //! - calls the transfer stable when, after [`StabilityRule::min_measured`], every
 //!   estimate of the trailing [`StabilityRule::window`] lies within
@@ -120,15 +121,20 @@ impl Sampler {
         }
         let last = self.points.len() - 1;
         let intervals = last;
-        if intervals >= 3 {
-            // Interval k-1 barely grew over k-2, so k-2 already ran at the plateau;
-            // interval 0 (handshakes, first round trips) is never counted.
-            let (prev, cur) = (
-                self.interval_rate(intervals - 2),
-                self.interval_rate(intervals - 1),
-            );
-            if prev > 0.0 && cur <= prev * (1.0 + self.rule.ramp_growth) {
-                self.ramp_end = Some(intervals - 2);
+        let k = self.rule.settle_intervals.max(2) as usize;
+        // Interval 0 (handshakes, first round trips) is never counted, so the newest
+        // k intervals are a candidate plateau once there are k after it.
+        if intervals > k {
+            let rates: Vec<f64> = (intervals - k..intervals)
+                .map(|i| self.interval_rate(i))
+                .collect();
+            let mean = rates.iter().sum::<f64>() / k as f64;
+            if mean > 0.0
+                && rates
+                    .iter()
+                    .all(|r| (r / mean - 1.0).abs() <= self.rule.ramp_growth)
+            {
+                self.ramp_end = Some(intervals - k);
                 return;
             }
         }
@@ -240,6 +246,26 @@ mod tests {
         assert!(w.intervals[0].ramp && w.intervals[1].ramp && !w.intervals[2].ramp);
         // stable once 1.5 s were measured after the ramp: tick index 7 (t = 2 s).
         assert_eq!(stable_at, Some(7));
+    }
+
+    #[test]
+    fn the_window_starts_after_slow_starts_loss_recovery() {
+        // Slow start levels off, then a burst loss stalls the readable bytes (0.6 MB)
+        // and the retransmission releases them at once (2 MB); the link runs at
+        // 40 Mbit/s throughout. Starting the window at the first interval that stopped
+        // growing would count the release and read high.
+        let mut s = Sampler::new(StabilityRule::default());
+        let full = 1_250_000;
+        feed(
+            &mut s,
+            &[
+                100_000, 1_200_000, full, 600_000, 2_000_000, full, full, full, full, full, full,
+                full, full,
+            ],
+        );
+        let w = s.window();
+        assert_eq!(w.ramp, Duration::from_millis(1250));
+        assert_eq!(w.mbps, 40.0);
     }
 
     #[test]

@@ -1,0 +1,317 @@
+//! A userspace link emulator between two TUN devices: what `netem` plus Mahimahi's
+//! link shell would do, for a kernel that has neither.
+//!
+//! Each direction is one thread. A packet read from the sending side's TUN device
+//! waits out the one-way delay, joins a drop-tail queue, and leaves through the other
+//! device at the trace's delivery opportunities: each opportunity carries up to
+//! [`OPPORTUNITY_BYTES`] of whole packets (so small ACKs share one, as in Mahimahi)
+//! and an opportunity with nothing queued is lost. Both directions share one epoch, so
+//! trace time is `now - epoch`, and every delivered byte is logged in 10 ms buckets
+//! for the benchmark to find where each phase ran.
+//!
+//! The devices are created in the caller's namespace and handed to the namespaces of
+//! client and server afterwards (`ip link set DEV netns NS`): an open TUN file keeps
+//! working when its device moves, so the emulator itself never changes namespace.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::trace::{OPPORTUNITY_BYTES, Trace};
+
+/// Width of one bucket of the delivery log.
+pub const LOG_BUCKET: Duration = Duration::from_millis(10);
+
+/// Longest delivery log kept per direction (one bucket per 10 ms: 30 minutes).
+const MAX_LOG_BUCKETS: usize = 180_000;
+
+/// Longest time a direction blocks waiting for a packet, so it sees `stop` quickly
+/// and never sleeps through its next release.
+const MAX_WAIT: Duration = Duration::from_millis(5);
+
+/// One direction's set-up.
+#[derive(Debug, Clone)]
+pub struct DirectionSpec {
+    /// One-way delay added to every packet.
+    pub delay: Duration,
+    /// Delivery opportunities.
+    pub trace: Trace,
+    /// Drop-tail queue limit, bytes (the cell's buffer).
+    pub queue_bytes: usize,
+}
+
+/// Bytes delivered per [`LOG_BUCKET`] since the epoch.
+#[derive(Debug, Default)]
+pub struct DeliveryLog {
+    buckets: Mutex<Vec<u64>>,
+}
+
+impl DeliveryLog {
+    fn add(&self, since_epoch: Duration, bytes: usize) {
+        let i = (since_epoch.as_millis() / LOG_BUCKET.as_millis()) as usize;
+        if i >= MAX_LOG_BUCKETS {
+            return;
+        }
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if b.len() <= i {
+            b.resize(i + 1, 0);
+        }
+        b[i] += bytes as u64;
+    }
+
+    /// A copy of the buckets so far.
+    pub fn snapshot(&self) -> Vec<u64> {
+        self.buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// A running emulator; stops its threads when dropped.
+pub struct Emulator {
+    epoch: Instant,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    /// Server to client.
+    pub down_log: Arc<DeliveryLog>,
+    /// Client to server.
+    pub up_log: Arc<DeliveryLog>,
+    /// Packets dropped at the queue, down and up.
+    drops: Arc<[std::sync::atomic::AtomicU64; 2]>,
+}
+
+impl Emulator {
+    /// Creates TUN devices `client_if` and `server_if` (in the caller's namespace) and
+    /// starts forwarding between them.
+    pub fn start(
+        client_if: &str,
+        server_if: &str,
+        down: DirectionSpec,
+        up: DirectionSpec,
+    ) -> Result<Self, String> {
+        let client = Arc::new(open_tun(client_if)?);
+        let server = Arc::new(open_tun(server_if)?);
+        let epoch = Instant::now();
+        let stop = Arc::new(AtomicBool::new(false));
+        let down_log = Arc::new(DeliveryLog::default());
+        let up_log = Arc::new(DeliveryLog::default());
+        let drops = Arc::new([
+            std::sync::atomic::AtomicU64::new(0),
+            std::sync::atomic::AtomicU64::new(0),
+        ]);
+        let mut threads = Vec::new();
+        for (i, (spec, from, to, log)) in [
+            (down, server.clone(), client.clone(), down_log.clone()),
+            (up, client, server, up_log.clone()),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let stop = stop.clone();
+            let drops = drops.clone();
+            let name = if i == 0 { "emu-down" } else { "emu-up" };
+            let handle = std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(move || {
+                    let mut dir = Direction::new(spec, epoch);
+                    dir.run(&from, &to, &stop, &log, &drops[i]);
+                })
+                .map_err(|e| format!("cannot start the emulator thread: {e}"))?;
+            threads.push(handle);
+        }
+        Ok(Self {
+            epoch,
+            stop,
+            threads,
+            down_log,
+            up_log,
+            drops,
+        })
+    }
+
+    /// The instant trace time 0 corresponds to.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    /// Packets dropped at the queue so far: (down, up).
+    pub fn drops(&self) -> (u64, u64) {
+        (
+            self.drops[0].load(Ordering::Relaxed),
+            self.drops[1].load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn open_tun(name: &str) -> Result<tun::Device, String> {
+    let mut config = tun::Configuration::default();
+    config.tun_name(name).layer(tun::Layer::L3).mtu(1500);
+    // Addresses and link state are set with `ip` once the device is in its namespace.
+    config.platform_config(|p| {
+        p.ensure_root_privileges(false);
+    });
+    tun::create(&config).map_err(|e| format!("cannot create TUN device {name}: {e}"))
+}
+
+/// The state of one direction: delay line, queue, and position in the trace.
+struct Direction {
+    spec: DirectionSpec,
+    epoch: Instant,
+    /// Packets waiting out the delay, with their release time.
+    delay_line: VecDeque<(Instant, Vec<u8>)>,
+    queue: VecDeque<Vec<u8>>,
+    queued_bytes: usize,
+    /// Index of the next opportunity since the epoch (loops × len + position).
+    next_opportunity: u64,
+}
+
+impl Direction {
+    fn new(spec: DirectionSpec, epoch: Instant) -> Self {
+        Self {
+            spec,
+            epoch,
+            delay_line: VecDeque::new(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            next_opportunity: 0,
+        }
+    }
+
+    /// Trace time (since the epoch) of opportunity number `n`.
+    fn opportunity_time(&self, n: u64) -> Duration {
+        let t = &self.spec.trace;
+        let per_loop = t.opportunities(0, t.period_ms());
+        let (loops, i) = (n / per_loop, n % per_loop);
+        // The i-th stamp of a loop: the smallest ms with more than i opportunities.
+        let (mut lo, mut hi) = (0, t.period_ms());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if t.opportunities(0, mid) > i {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Duration::from_millis(loops * t.period_ms() + lo)
+    }
+
+    fn run(
+        &mut self,
+        from: &tun::Device,
+        to: &tun::Device,
+        stop: &AtomicBool,
+        log: &DeliveryLog,
+        drops: &std::sync::atomic::AtomicU64,
+    ) {
+        let mut buf = vec![0_u8; 65_536];
+        let mut next_at = self.opportunity_time(0);
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            // Sleep in the read until the next thing due: a release or an opportunity.
+            let mut wait = MAX_WAIT;
+            if let Some((release, _)) = self.delay_line.front() {
+                wait = wait.min(release.saturating_duration_since(now));
+            }
+            if !self.queue.is_empty() {
+                wait = wait.min((self.epoch + next_at).saturating_duration_since(now));
+            }
+            match from.recv_timeout(&mut buf, wait) {
+                Ok(n) => {
+                    let arrived = Instant::now();
+                    self.delay_line
+                        .push_back((arrived + self.spec.delay, buf[..n].to_vec()));
+                    // Drain what else is already waiting without blocking.
+                    while let Ok(n) = from.recv_timeout(&mut buf, Duration::ZERO) {
+                        self.delay_line
+                            .push_back((arrived + self.spec.delay, buf[..n].to_vec()));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                // The device went away with its namespace: idle until told to stop.
+                Err(_) => std::thread::sleep(MAX_WAIT),
+            }
+            let now = Instant::now();
+            while self.delay_line.front().is_some_and(|(r, _)| *r <= now) {
+                if let Some((_, p)) = self.delay_line.pop_front() {
+                    if self.queued_bytes + p.len() > self.spec.queue_bytes {
+                        drops.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        self.queued_bytes += p.len();
+                        self.queue.push_back(p);
+                    }
+                }
+            }
+            // Serve every opportunity that has come due; unused ones are lost.
+            let since = now.duration_since(self.epoch);
+            while next_at <= since {
+                let mut credit = OPPORTUNITY_BYTES as usize;
+                while self.queue.front().is_some_and(|p| p.len() <= credit) {
+                    if let Some(p) = self.queue.pop_front() {
+                        credit -= p.len();
+                        self.queued_bytes -= p.len();
+                        // A full device queue on the far side is a loss, like a wire's.
+                        let _ = to.send(&p);
+                        log.add(next_at, p.len());
+                    }
+                }
+                self.next_opportunity += 1;
+                next_at = self.opportunity_time(self.next_opportunity);
+            }
+        }
+    }
+}
+
+/// Where a phase's traffic started in a delivery log: the first bucket at or after
+/// `from` (time since the epoch) that moved at least `min_bytes`.
+pub fn first_busy_bucket(buckets: &[u64], from: Duration, min_bytes: u64) -> Option<Duration> {
+    let start = (from.as_millis() / LOG_BUCKET.as_millis()) as usize;
+    buckets
+        .iter()
+        .enumerate()
+        .skip(start)
+        .find(|&(_, &b)| b >= min_bytes)
+        .map(|(i, _)| LOG_BUCKET * i as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opportunity_times_follow_the_trace_across_loops() {
+        let spec = DirectionSpec {
+            delay: Duration::ZERO,
+            trace: Trace::parse("1\n1\n3\n4\n").expect("valid trace"),
+            queue_bytes: 10_000,
+        };
+        let d = Direction::new(spec, Instant::now());
+        let ms: Vec<u128> = (0..6).map(|n| d.opportunity_time(n).as_millis()).collect();
+        assert_eq!(ms, vec![1, 1, 3, 4, 5, 5]);
+    }
+
+    #[test]
+    fn the_first_busy_bucket_skips_small_traffic() {
+        let buckets = [0, 300, 200, 9000, 12_000];
+        assert_eq!(
+            first_busy_bucket(&buckets, Duration::ZERO, 6000),
+            Some(Duration::from_millis(30))
+        );
+        assert_eq!(
+            first_busy_bucket(&buckets, Duration::from_millis(40), 6000),
+            Some(Duration::from_millis(40))
+        );
+        assert_eq!(first_busy_bucket(&buckets, Duration::ZERO, 20_000), None);
+    }
+}

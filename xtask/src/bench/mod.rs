@@ -1,0 +1,614 @@
+//! `cargo xtask bench`: how close `ispeed measure` comes to a link's capacity, how
+//! much data and time it spends, and whether the client is ever the bottleneck.
+//!
+//! The matrix, in order:
+//! 1. flat links: client and server namespaces joined by a veth pair shaped by `tbf`
+//!    (10, 50, 200, 1000 Mbit/s down, a third of that up), several runs each;
+//! 2. traces: the same namespaces joined by the userspace link emulator
+//!    ([`emulator`]) with a fixed one-way delay and Mahimahi-style delivery traces
+//!    from `bench/traces/` (steady, LTE-like, handover);
+//! 3. the ceiling ([`ceiling`]): client and server on an unshaped loopback, beside
+//!    `iperf3` and `curl`;
+//! 4. footprint: the client's peak RSS and the size of the stripped library.
+//!
+//! It needs root (network namespaces, TUN devices) and says so otherwise; it builds
+//! the release binaries first. Everything it creates lives in namespaces it deletes.
+
+mod ceiling;
+mod child;
+mod emulator;
+mod lab;
+mod report;
+mod trace;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use self::emulator::{DirectionSpec, Emulator, LOG_BUCKET};
+use self::lab::{Lab, Wiring, sh, which};
+use self::report::{GOODPUT_PER_FRAME, PhaseRow, RunRow};
+use self::trace::{PAYLOAD_PER_PACKET, Trace};
+
+/// Port the reference server listens on inside the server namespace.
+const SERVER_PORT: u16 = 8080;
+
+/// Longest a single `ispeed measure` may run before the bench gives up on it: two
+/// 10 s phases, latency and set-up, with room for a loaded machine.
+const MEASURE_LIMIT: Duration = Duration::from_secs(60);
+
+/// Downlink rates of the flat links, Mbit/s.
+const FLAT_RATES: [f64; 4] = [10.0, 50.0, 200.0, 1000.0];
+
+/// Uplink over downlink on every link: cellular uplinks run at about a third.
+const UP_FRACTION: f64 = 1.0 / 3.0;
+
+/// One-way delay on the emulated links: a 40 ms round trip, typical of LTE.
+const TRACE_ONE_WAY: Duration = Duration::from_millis(20);
+
+/// The emulated cell's buffer: 375 KB is 100 ms at 30 Mbit/s, the deep buffers
+/// cellular base stations keep.
+const TRACE_QUEUE_BYTES: usize = 375_000;
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Runs per link.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+    /// Use the release binaries already built.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Parts to run: flat, trace, ceiling (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "flat,trace,ceiling")]
+    pub only: Vec<String>,
+    /// Also write the report (Markdown) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// (Re)generate the synthetic traces in bench/traces/ and exit.
+    #[arg(long)]
+    pub write_traces: bool,
+}
+
+/// Paths the bench works with.
+struct Env {
+    root: PathBuf,
+    ispeed: PathBuf,
+    server: PathBuf,
+    /// Scratch directory for databases (deleted at the end).
+    scratch: PathBuf,
+    interrupted: Arc<AtomicBool>,
+    /// What is missing and what that leaves out.
+    tool_notes: Vec<String>,
+}
+
+impl Env {
+    fn check_interrupted(&self) -> Result<(), String> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            Err("interrupted".to_owned())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Runs the benchmark.
+pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
+    let traces_dir = root.join("bench").join("traces");
+    if args.write_traces {
+        trace::write_synthetic(&traces_dir)?;
+        println!("wrote synthetic traces to {}", traces_dir.display());
+        return Ok(());
+    }
+    if !nix::unistd::geteuid().is_root() {
+        println!(
+            "bench: needs root (network namespaces, veth, tc, TUN devices); \
+             rerun as root, e.g. `sudo -E cargo xtask bench`. Nothing was run."
+        );
+        return Ok(());
+    }
+    let missing: Vec<&str> = ["ip", "tc"]
+        .into_iter()
+        .filter(|p| which(p).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing {} (Debian: apt-get install -y iproute2)",
+            missing.join(", ")
+        ));
+    }
+    let tool_notes = tools();
+    for n in &tool_notes {
+        println!("bench: {n}");
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, interrupted.clone())
+            .map_err(|e| format!("cannot trap signal {sig}: {e}"))?;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    if !args.no_build {
+        build(root)?;
+    }
+    let release = target.join("release");
+    let scratch = std::env::temp_dir().join(format!("ispeed-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("cannot create scratch dir: {e}"))?;
+    let env = Env {
+        root: root.to_path_buf(),
+        ispeed: release.join("ispeed"),
+        server: release.join("ispeed-server"),
+        scratch: scratch.clone(),
+        interrupted,
+        tool_notes,
+    };
+    for bin in [&env.ispeed, &env.server] {
+        if !bin.is_file() {
+            return Err(format!(
+                "{} is missing: build without --no-build",
+                bin.display()
+            ));
+        }
+    }
+    let outcome = run_parts(&env, args, &traces_dir);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let text = outcome?;
+    println!("{text}");
+    if let Some(path) = &args.report {
+        std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Makes sure the optional tools are there, installing the missing ones with apt-get
+/// (no index update: a machine without the index says what to run instead).
+/// Returns one note per tool still missing.
+fn tools() -> Vec<String> {
+    const TOOLS: [(&str, &str); 3] = [
+        (
+            "ethtool",
+            "offloads stay on: tbf meters GSO super-packets and the byte counters miss headers",
+        ),
+        ("iperf3", "the ceiling has no iperf3 column"),
+        ("curl", "the ceiling has no curl column"),
+    ];
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .map(|t| t.0)
+        .filter(|p| which(p).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    println!("bench: installing {} with apt-get", missing.join(" "));
+    let _ = std::process::Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status();
+    TOOLS
+        .iter()
+        .filter(|(p, _)| which(p).is_none())
+        .map(|(p, why)| format!("{p} is missing (apt-get update && apt-get install -y {p}): {why}"))
+        .collect()
+}
+
+fn build(root: &Path) -> Result<(), String> {
+    println!("bench: building release ispeed and ispeed-server (fat LTO: minutes on a clean tree)");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "-j",
+            "1",
+            "-p",
+            "ispeed-cli",
+            "-p",
+            "ispeed-server",
+        ])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("release build failed".to_owned())
+    }
+}
+
+fn run_parts(env: &Env, args: &BenchArgs, traces_dir: &Path) -> Result<String, String> {
+    let started = Instant::now();
+    let date = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"])?;
+    let load_before = loadavg();
+    let mut rows = Vec::new();
+    let wants = |p: &str| args.only.iter().any(|o| o == p);
+    if wants("flat") {
+        for rate in FLAT_RATES {
+            rows.extend(flat_link(env, rate, args.runs)?);
+        }
+    }
+    if wants("trace") {
+        for (name, _, _) in trace::synthetic() {
+            rows.extend(trace_link(env, traces_dir, name, args.runs)?);
+        }
+    }
+    let ceiling = if wants("ceiling") {
+        let notes = env
+            .tool_notes
+            .iter()
+            .filter(|n| !n.starts_with("ethtool"))
+            .cloned()
+            .collect();
+        Some(ceiling::run(env, notes)?)
+    } else {
+        None
+    };
+    let load_after = loadavg();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "## Run\n\n- date: {}\n- machine: {}\n- load average (1, 5, 15 min) before: {load_before}; after: {load_after}\n- matrix wall time: {:.0} s\n\n",
+        date.trim(),
+        machine(),
+        started.elapsed().as_secs_f64()
+    ));
+    if !rows.is_empty() {
+        out.push_str("## Accuracy, time and data (summary)\n\n");
+        out.push_str(&report::summary_table(&rows));
+        out.push_str("\n## Every run\n\n");
+        out.push_str(&report::runs_table(&rows));
+    }
+    if let Some(c) = &ceiling {
+        out.push_str("\n## Ceiling (loopback, unshaped)\n\n");
+        out.push_str(&c.table());
+    }
+    out.push_str("\n## Footprint\n\n");
+    let peak = rows
+        .iter()
+        .map(|r| r.peak_rss_kib)
+        .chain(ceiling.iter().map(|c| c.peak_rss_kib))
+        .max()
+        .unwrap_or(0);
+    out.push_str(&format!(
+        "- peak RSS of `ispeed measure`, largest over all runs: {:.1} MB (target 30 MB)\n",
+        peak as f64 / 1024.0
+    ));
+    out.push_str(&format!("- {}\n", library_size(env)?));
+    Ok(out)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = sh("uname", &["-r"]).unwrap_or_default();
+    format!("{cores} cores (nproc), {cpu}, Linux {}", kernel.trim())
+}
+
+/// Runs `ispeed measure --json` against `server_url` inside `ns`.
+fn measure(
+    env: &Env,
+    ns: &str,
+    server_url: &str,
+    extra: &[&str],
+) -> Result<(child::ChildRun, serde_json::Value), String> {
+    env.check_interrupted()?;
+    let db = env.scratch.join("bench.db");
+    let db = db.to_string_lossy();
+    let ispeed = env.ispeed.to_string_lossy();
+    let mut args = vec![
+        "netns",
+        "exec",
+        ns,
+        ispeed.as_ref(),
+        "measure",
+        "--server",
+        server_url,
+        "--allow-any-network",
+        "--allow-plain-http",
+        "--json",
+        "--db",
+        db.as_ref(),
+    ];
+    args.extend_from_slice(extra);
+    let run = child::run("ip", &args, MEASURE_LIMIT)?;
+    env.check_interrupted()?;
+    if !run.success {
+        return Err(format!("ispeed measure failed: {}", run.stderr.trim()));
+    }
+    let doc = serde_json::from_str(&run.stdout)
+        .map_err(|e| format!("ispeed measure printed no result document: {e}"))?;
+    Ok((run, doc))
+}
+
+/// A phase's figures from the result document.
+struct Phase {
+    mbps: f64,
+    bytes: u64,
+    duration: Duration,
+    ramp_ms: u64,
+    measured_ms: u64,
+    stop: String,
+    /// (end of interval since phase start ms, payload bytes in it).
+    intervals: Vec<(u64, u64)>,
+}
+
+fn phase(doc: &serde_json::Value, name: &str) -> Result<Phase, String> {
+    let p = &doc[name];
+    let num = |k: &str| {
+        p[k].as_u64()
+            .ok_or_else(|| format!("result has no {name}.{k}"))
+    };
+    Ok(Phase {
+        mbps: p["mbps"]
+            .as_f64()
+            .ok_or_else(|| format!("result has no {name}.mbps"))?,
+        bytes: num("bytes")?,
+        duration: Duration::from_millis(num("duration_ms")?),
+        ramp_ms: num("ramp_ms")?,
+        measured_ms: num("measured_ms")?,
+        stop: p["stop_reason"].as_str().unwrap_or("?").to_owned(),
+        intervals: p["intervals"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| Some((i["t_ms"].as_u64()?, i["bytes"].as_u64()?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+fn server_args(listen: &str, collector: &Path) -> Vec<String> {
+    vec![
+        "--listen".to_owned(),
+        listen.to_owned(),
+        "--collector-db".to_owned(),
+        collector.to_string_lossy().into_owned(),
+    ]
+}
+
+/// Bytes `secs` at `mbps` would move.
+fn bytes_at(mbps: f64, secs: f64) -> u64 {
+    (mbps * 1e6 / 8.0 * secs) as u64
+}
+
+fn flat_link(env: &Env, down: f64, runs: u32) -> Result<Vec<RunRow>, String> {
+    let up = (down * UP_FRACTION).round();
+    let name = format!("tbf {down:.0}/{up:.0}");
+    println!("bench: {name} Mbit/s, {runs} runs");
+    let lab = Lab::create(
+        &format!("f{}", down as u32 % 1000),
+        Wiring::Veth {
+            down_mbps: down,
+            up_mbps: up,
+        },
+    )?;
+    let listen = format!("{}:{SERVER_PORT}", lab.server_ip);
+    let sargs = server_args(&listen, &env.scratch.join("collector.db"));
+    let sargs: Vec<&str> = sargs.iter().map(String::as_str).collect();
+    let _server = lab.spawn_server(&env.server, &sargs)?;
+    let url = format!("http://{listen}");
+    let mut rows = Vec::new();
+    for _ in 0..runs {
+        let wire_before = lab.client_wire_bytes()?;
+        let (run, doc) = measure(env, &lab.client_ns, &url, &[])?;
+        let wire = lab.client_wire_bytes()? - wire_before;
+        let mut phases = Vec::new();
+        for (dir, key, rate) in [("down", "download", down), ("up", "upload", up)] {
+            let p = phase(&doc, key)?;
+            phases.push(PhaseRow {
+                dir,
+                expected_mbps: rate * GOODPUT_PER_FRAME,
+                measured_mbps: p.mbps,
+                phase: p.duration,
+                stop: p.stop,
+                bytes: p.bytes,
+                budget_8s: bytes_at(rate, 8.0),
+            });
+        }
+        rows.push(RunRow {
+            link: name.clone(),
+            stable: true,
+            phases,
+            wire_bytes: wire,
+            cpu: run.cpu,
+            wall: run.wall,
+            peak_rss_kib: run.peak_rss_kib,
+        });
+    }
+    Ok(rows)
+}
+
+fn trace_link(env: &Env, dir: &Path, name: &str, runs: u32) -> Result<Vec<RunRow>, String> {
+    let down = Trace::load(&dir.join(format!("{name}.down")))?;
+    let up = Trace::load(&dir.join(format!("{name}.up")))?;
+    let label = format!("trace {name}, RTT {} ms", TRACE_ONE_WAY.as_millis() * 2);
+    println!("bench: {label}, {runs} runs");
+    let tag = format!("t{}", &name[..1]);
+    let (client_if, server_if) = Lab::names(&tag);
+    let spec = |trace: &Trace| DirectionSpec {
+        delay: TRACE_ONE_WAY,
+        trace: trace.clone(),
+        queue_bytes: TRACE_QUEUE_BYTES,
+    };
+    let emu = Emulator::start(&client_if, &server_if, spec(&down), spec(&up))?;
+    let lab = Lab::create(&tag, Wiring::Tun)?;
+    let listen = format!("{}:{SERVER_PORT}", lab.server_ip);
+    let sargs = server_args(&listen, &env.scratch.join("collector.db"));
+    let sargs: Vec<&str> = sargs.iter().map(String::as_str).collect();
+    let _server = lab.spawn_server(&env.server, &sargs)?;
+    let url = format!("http://{listen}");
+    let mut rows = Vec::new();
+    for _ in 0..runs {
+        let wire_before = lab.client_wire_bytes()?;
+        let (run, doc) = measure(env, &lab.client_ns, &url, &[])?;
+        let wire = lab.client_wire_bytes()? - wire_before;
+        let d = phase(&doc, "download")?;
+        let u = phase(&doc, "upload")?;
+        let spawn = run.started.saturating_duration_since(emu.epoch());
+        let down_log = emu.down_log.snapshot();
+        let up_log = emu.up_log.snapshot();
+        let d_start = align(&down_log, &d, spawn);
+        let u_start = align(&up_log, &u, d_start + d.duration);
+        let mut phases = Vec::new();
+        for (dirname, p, start, trace) in [("down", &d, d_start, &down), ("up", &u, u_start, &up)] {
+            let from = start.as_millis() as u64 + p.ramp_ms;
+            let to = from + p.measured_ms;
+            let log = if dirname == "down" {
+                &down_log
+            } else {
+                &up_log
+            };
+            println!(
+                "bench:   {dirname}: trace offers {:.2}, emulator delivered {:.2} Mbit/s of payload in the window",
+                trace.goodput_mbps(from, to),
+                delivered_mbps(log, from, to)
+            );
+            phases.push(PhaseRow {
+                dir: dirname,
+                expected_mbps: trace.goodput_mbps(from, to),
+                measured_mbps: p.mbps,
+                phase: p.duration,
+                stop: p.stop.clone(),
+                bytes: p.bytes,
+                budget_8s: bytes_at(trace.mean_goodput_mbps(), 8.0),
+            });
+        }
+        rows.push(RunRow {
+            link: label.clone(),
+            stable: false,
+            phases,
+            wire_bytes: wire,
+            cpu: run.cpu,
+            wall: run.wall,
+            peak_rss_kib: run.peak_rss_kib,
+        });
+    }
+    let (dd, ud) = emu.drops();
+    println!("bench: {label}: emulator queue drops {dd} down, {ud} up");
+    drop(lab);
+    drop(emu);
+    Ok(rows)
+}
+
+/// TCP payload the emulator delivered between two trace times, Mbit/s (full-sized
+/// packets assumed, as for the trace's own figure).
+fn delivered_mbps(log: &[u64], from_ms: u64, to_ms: u64) -> f64 {
+    let bucket_ms = LOG_BUCKET.as_millis() as u64;
+    let (a, b) = ((from_ms / bucket_ms) as usize, (to_ms / bucket_ms) as usize);
+    let ip: u64 = log.iter().skip(a).take(b.saturating_sub(a)).sum();
+    let payload = ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64;
+    let secs = ((b.saturating_sub(a)) as u64 * bucket_ms) as f64 / 1000.0;
+    if secs > 0.0 {
+        payload * 8.0 / secs / 1e6
+    } else {
+        0.0
+    }
+}
+
+/// Where (since the emulator's epoch) a phase started: the offset at which the
+/// client's own interval byte counts best match what the emulator delivered, searched
+/// from 1 s before to 0.5 s after the phase's first busy 10 ms bucket. The client's
+/// clock starts before its connections open, so the first delivered byte alone would
+/// place the phase a round trip or two late.
+fn align(log: &[u64], p: &Phase, not_before: Duration) -> Duration {
+    let bucket_ms = LOG_BUCKET.as_millis() as u64;
+    // Four full packets in 10 ms: more than latency probes ever move.
+    let Some(first) = emulator::first_busy_bucket(log, not_before, 6000) else {
+        return not_before;
+    };
+    let first_ms = first.as_millis() as u64;
+    let delivered = |from_ms: u64, to_ms: u64| -> f64 {
+        let (a, b) = ((from_ms / bucket_ms) as usize, (to_ms / bucket_ms) as usize);
+        let ip: u64 = log.iter().skip(a).take(b.saturating_sub(a)).sum();
+        ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64
+    };
+    let mut best = (f64::INFINITY, first_ms);
+    let lo = first_ms.saturating_sub(1000);
+    let mut off = lo;
+    while off <= first_ms + 500 {
+        let mut prev = 0;
+        let mut err = 0.0;
+        for &(t, bytes) in &p.intervals {
+            let e = bytes as f64 - delivered(off + prev, off + t);
+            err += e * e;
+            prev = t;
+        }
+        if err < best.0 {
+            best = (err, off);
+        }
+        off += bucket_ms;
+    }
+    Duration::from_millis(best.1)
+}
+
+/// The stripped size of the bindings library, or of a stand-in when the bindings
+/// crate is not in this tree yet.
+fn library_size(env: &Env) -> Result<String, String> {
+    let stripped = env.scratch.join("stripped");
+    let strip = |from: &Path| -> Result<u64, String> {
+        std::fs::copy(from, &stripped)
+            .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+        sh("strip", &[&stripped.to_string_lossy()])?;
+        std::fs::metadata(&stripped)
+            .map(|m| m.len())
+            .map_err(|e| e.to_string())
+    };
+    let bindings = env.root.join("android-bindings");
+    let release = env.ispeed.parent().unwrap_or(Path::new("."));
+    if bindings.join("Cargo.toml").is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = std::process::Command::new(cargo)
+            .current_dir(&env.root)
+            .args(["build", "--release", "-j", "1", "--manifest-path"])
+            .arg(bindings.join("Cargo.toml"))
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if status.success() {
+            let so = std::fs::read_dir(release)
+                .map_err(|e| e.to_string())?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| {
+                    p.extension().is_some_and(|x| x == "so")
+                        && p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().contains("android"))
+                });
+            if let Some(so) = so {
+                let size = strip(&so)?;
+                return Ok(format!(
+                    "stripped release cdylib {}: {:.2} MB (target 6 MB)",
+                    so.display(),
+                    size as f64 / 1e6
+                ));
+            }
+        }
+    }
+    if which("strip").is_none() {
+        return Ok("library size: `strip` is missing (Debian: binutils)".to_owned());
+    }
+    let size = strip(&env.ispeed)?;
+    Ok(format!(
+        "android-bindings is not in this tree: stand-in is the stripped release `ispeed` \
+         binary (core, reqwest, rustls, SQLite, tokio plus the CLI and clap), an upper bound \
+         of the cdylib: {:.2} MB (target 6 MB)",
+        size as f64 / 1e6
+    ))
+}
