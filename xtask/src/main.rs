@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod ci;
+mod fuzz;
+mod soak;
 
 /// Project automation for i-Speed.
 #[derive(Debug, Parser)]
@@ -22,6 +24,19 @@ enum Command {
     Root,
     /// Run every check: format, lint, all tests.
     Test,
+    /// Run N measurements in a row against an emulated link; fail if a result is
+    /// lost or memory or open files grow.
+    Soak {
+        /// Measurements to run.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
+    /// Run every fuzz target for a bounded time (`fuzz/run.sh`); fail on any crash.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -32,6 +47,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Test => ci::run(&workspace_root()),
+        Command::Soak { runs } => soak::run(&workspace_root(), runs),
+        Command::Fuzz { seconds } => fuzz::run(&workspace_root(), seconds),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -105,7 +105,7 @@ pub async fn detect(base: &str, config: &MeasureConfig) -> Result<Detected> {
 }
 
 /// Whether an `info` answer is the native server's.
-fn speaks_native(body: &[u8]) -> bool {
+pub fn speaks_native(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
         v.get("protocols")
             .and_then(|p| p.as_array())
@@ -141,8 +141,13 @@ async fn get(
             return Ok(None);
         }
         let mut body = Vec::new();
-        while let Ok(Some(chunk)) = resp.chunk().await {
-            body.extend_from_slice(&chunk);
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                // A body cut short is not the answer a measurement server gives.
+                Err(_) => return Ok(None),
+            }
             if body.len() > max {
                 return Ok(None);
             }
