@@ -472,3 +472,53 @@ async fn memory_and_connections_stay_bounded_under_a_slow_drip() {
     .await;
     assert_flat("drip=20000", &samples);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_within_the_phase_budget_is_not_reported_as_zero_throughput() {
+    // The stall timeout (10 s) is longer than the phase (3 s): before the fix, the
+    // phase ran out of time and reported a "valid" 0.0 Mbit/s download.
+    let (r, took) = against(Fault::StallAfter(100_000), |req| {
+        req.config.stall_timeout = Duration::from_secs(10);
+    })
+    .await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::Stalled {
+                phase: Phase::Download,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
+
+#[tokio::test]
+async fn plain_http_to_a_remote_server_is_neither_detected_nor_pinged() {
+    use ispeed_core::MeasureConfig;
+    use ispeed_core::protocol::ProtocolKind;
+    use ispeed_core::protocol::detect::detect;
+    use ispeed_core::servers::{Candidate, SelectionConfig, rank};
+
+    // 192.0.2.1 (TEST-NET-1) would time out if anything were sent to it.
+    let start = Instant::now();
+    let e = detect("http://192.0.2.1/", &MeasureConfig::default())
+        .await
+        .expect_err("refused");
+    assert!(matches!(e, Error::InsecureUrl { .. }), "{e:?}");
+    let candidates = [Candidate {
+        name: "remote lab".to_owned(),
+        url: "http://192.0.2.1/".to_owned(),
+        protocol: ProtocolKind::Ispeed,
+    }];
+    let selection = rank(
+        &candidates,
+        &SelectionConfig::default(),
+        &MeasureConfig::default(),
+    )
+    .await;
+    assert!(selection.ranked.is_empty());
+    assert_eq!(selection.skipped[0].code, "insecure_url");
+    assert!(start.elapsed() < Duration::from_millis(500));
+}

@@ -72,9 +72,11 @@ pub struct Detected {
     pub base: String,
 }
 
-/// Finds out which protocol the server at `base` speaks.
+/// Finds out which protocol the server at `base` speaks. Plain HTTP to a server that
+/// is not on this machine is refused before any request, as for a measurement.
 pub async fn detect(base: &str, config: &MeasureConfig) -> Result<Detected> {
     let root = parse_base_url(base)?;
+    crate::http::check_transport_security(&root, config.allow_plain_http)?;
     let client = crate::http::client(config)?;
     let found = |kind, url: &Url| Detected {
         kind,
