@@ -1,6 +1,7 @@
 //! `cargo xtask soak --runs N`: the long soak of `tests/tests/soak.rs` (N measurements
 //! in a row, every result stored, memory and file descriptors compared between the
-//! first and the last runs), built optimised as a phone would run it.
+//! first and the last runs). The test profile already optimises dependencies; the
+//! release profile's fat LTO would add minutes of build for nothing the soak measures.
 
 use std::process::Command;
 
@@ -8,7 +9,6 @@ use std::process::Command;
 pub fn run(root: &std::path::Path, runs: usize) -> Result<(), String> {
     let args = [
         "test",
-        "--release",
         "-p",
         "ispeed-e2e",
         "--test",
