@@ -307,7 +307,8 @@ mod tests {
     #[test]
     fn timeouts_and_periods_are_bounded() {
         let huge = Duration::from_secs(u64::MAX);
-        let cases: [(&str, fn(&mut MeasureConfig, Duration)); 4] = [
+        type Setter = fn(&mut MeasureConfig, Duration);
+        let cases: [(&str, Setter); 4] = [
             ("stall timeout", |c, d| c.stall_timeout = d),
             ("request timeout", |c, d| c.request_timeout = d),
             ("overall timeout", |c, d| c.overall_timeout = d),

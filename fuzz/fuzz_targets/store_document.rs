@@ -23,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let store = store();
-    let inserted = store.save_result(&doc).expect("a decoded document can be stored");
+    let inserted = store
+        .save_result(&doc)
+        .expect("a decoded document can be stored");
     let back = store
         .result(doc.id)
         .expect("a stored document reads back")

@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(r.bytes >= last, "{} after {last}", r.bytes);
         last = r.bytes;
     }
-    assert!(reports.iter().rev().skip(1).all(|r| !r.done), "nothing after done");
+    assert!(
+        reports.iter().rev().skip(1).all(|r| !r.done),
+        "nothing after done"
+    );
     let whole = read(answer, body_len, answer.len());
     assert_eq!(whole.0, reports, "chunking changes nothing");
     assert_eq!(whole.1.is_ok(), outcome.is_ok());
