@@ -211,7 +211,62 @@ impl MeasureConfig {
                 "sample interval must be 50-250 ms".to_owned(),
             ));
         }
+        // Limits the engine adds together and hands to tokio timers: bounded, so that
+        // no sum overflows and no timer gets a zero period.
+        let ms = Duration::from_millis;
+        let limits = [
+            (
+                "connect timeout",
+                self.connect_timeout,
+                ms(100),
+                ms(600_000),
+            ),
+            (
+                "request timeout",
+                self.request_timeout,
+                ms(100),
+                ms(600_000),
+            ),
+            ("stall timeout", self.stall_timeout, ms(100), ms(600_000)),
+            (
+                "overall timeout",
+                self.overall_timeout,
+                ms(1_000),
+                ms(3_600_000),
+            ),
+            (
+                "loaded latency interval",
+                self.loaded_latency_interval,
+                ms(10),
+                ms(10_000),
+            ),
+            (
+                "upload report interval",
+                self.upload_report_interval,
+                ms(10),
+                ms(10_000),
+            ),
+        ];
+        for (name, value, min, max) in limits {
+            if value < min || value > max {
+                return Err(Error::Config(format!(
+                    "{name} must be {:.1}-{:.0} s, got {:.3} s",
+                    min.as_secs_f64(),
+                    max.as_secs_f64(),
+                    value.as_secs_f64()
+                )));
+            }
+        }
         let s = &self.stability;
+        if [s.window, s.min_measured, s.max_ramp]
+            .iter()
+            .any(|d| *d > Duration::from_secs(60))
+        {
+            return Err(Error::Config(
+                "stability window, minimum measured time and ramp limit must be at most 60 s"
+                    .to_owned(),
+            ));
+        }
         let tolerance_ok = s.tolerance > 0.0 && s.tolerance < 0.5;
         if !(2..=8).contains(&s.settle_intervals) {
             return Err(Error::Config(format!(
@@ -272,6 +327,36 @@ mod tests {
             latency_samples: 3,
             ..MeasureConfig::default()
         };
+        assert!(c.validate().is_err());
+    }
+
+    /// Found by the `measure_config` fuzz target: these validated, then overflowed
+    /// `stall + request` in the upload phase or gave a tokio interval a zero period.
+    #[test]
+    fn timeouts_and_periods_are_bounded() {
+        let huge = Duration::from_secs(u64::MAX);
+        type Setter = fn(&mut MeasureConfig, Duration);
+        let cases: [(&str, Setter); 4] = [
+            ("stall timeout", |c, d| c.stall_timeout = d),
+            ("request timeout", |c, d| c.request_timeout = d),
+            ("overall timeout", |c, d| c.overall_timeout = d),
+            ("loaded latency interval", |c, d| {
+                c.loaded_latency_interval = d
+            }),
+        ];
+        for (name, set) in cases {
+            for d in [Duration::ZERO, huge] {
+                let mut c = MeasureConfig::default();
+                set(&mut c, d);
+                let err = c.validate();
+                assert!(
+                    matches!(&err, Err(Error::Config(m)) if m.contains(name)),
+                    "{name} = {d:?}: {err:?}"
+                );
+            }
+        }
+        let mut c = MeasureConfig::default();
+        c.stability.window = huge;
         assert!(c.validate().is_err());
     }
 }

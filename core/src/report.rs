@@ -107,6 +107,29 @@ pub struct Confirmation {
     pub status: ConfirmStatus,
 }
 
+impl Confirmation {
+    /// Reads a collector's answer to the upload of document `expected`: the
+    /// confirmation, or why the answer does not confirm that document (not JSON, too
+    /// large, another id).
+    pub fn parse(body: &[u8], expected: Uuid) -> std::result::Result<Self, String> {
+        if body.len() > MAX_CONFIRMATION_BYTES {
+            return Err(format!(
+                "answered {} bytes, too many for a confirmation",
+                body.len()
+            ));
+        }
+        let confirmation: Confirmation = serde_json::from_slice(body)
+            .map_err(|e| format!("the answer is not a confirmation ({e})"))?;
+        if confirmation.id != expected {
+            return Err(format!(
+                "the collector confirmed {} instead of {expected}",
+                confirmation.id
+            ));
+        }
+        Ok(confirmation)
+    }
+}
+
 /// What one run of [`Uploader::upload_pending`] did.
 #[derive(Debug, Default)]
 pub struct UploadSummary {
@@ -239,15 +262,8 @@ impl Uploader {
         }
         let body =
             body.ok_or_else(|| Failure::transient("the confirmation did not arrive whole"))?;
-        let confirmation: Confirmation = serde_json::from_slice(&body).map_err(|e| {
-            Failure::transient(format!("HTTP {status} without a valid confirmation ({e})"))
-        })?;
-        if confirmation.id != doc.id {
-            return Err(Failure::transient(format!(
-                "the collector confirmed {} instead of {}",
-                confirmation.id, doc.id
-            )));
-        }
+        let confirmation = Confirmation::parse(&body, doc.id)
+            .map_err(|e| Failure::transient(format!("HTTP {status}: {e}")))?;
         Ok(confirmation)
     }
 

@@ -373,6 +373,8 @@ async fn ping_candidate(
     measure: &MeasureConfig,
 ) -> Result<(f64, f64, u32)> {
     let protocol = protocol::for_server(candidate.protocol, &candidate.url)?;
+    // A candidate the measurement would refuse is not pinged either.
+    crate::http::check_transport_security(&protocol.ping_url(), measure.allow_plain_http)?;
     let (url, timing) = (protocol.ping_url(), protocol.ping_timing());
     let mut config = measure.clone();
     config.connect_timeout = config.connect_timeout.min(select.per_candidate);

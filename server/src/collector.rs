@@ -203,8 +203,9 @@ fn problem(status: StatusCode, message: String) -> Response {
     (status, axum::Json(json!({ "error": message }))).into_response()
 }
 
-/// Checks the document loosely and returns its id.
-fn validate(body: &[u8]) -> Result<Uuid, String> {
+/// Checks a posted document loosely (a JSON object declaring [`RESULT_SCHEMA`] with a
+/// uuid `id`) and returns its id, or what is wrong with it.
+pub fn validate(body: &[u8]) -> Result<Uuid, String> {
     let doc: Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
     let obj = doc.as_object().ok_or("the document is not a JSON object")?;

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use ispeed_core::measure::{ProgressEvent, ProgressListener};
 use ispeed_server::{LinkProfile, RunningServer, ServerConfig};
 
+pub mod soak;
+
 /// Starts a reference server on a free loopback port emulating the given link.
 pub async fn server(down_mbps: f64, up_mbps: f64, rtt_ms: u64) -> std::io::Result<RunningServer> {
     let link = LinkProfile {

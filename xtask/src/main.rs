@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod ci;
+mod fuzz;
+mod soak;
 
 /// Project automation for i-Speed.
 #[derive(Debug, Parser)]
@@ -25,6 +27,19 @@ enum Command {
     Test,
     /// Benchmark accuracy, data use and the client's ceiling (root: network namespaces).
     Bench(bench::BenchArgs),
+    /// Run N measurements in a row against an emulated link; fail if a result is
+    /// lost or memory or open files grow.
+    Soak {
+        /// Measurements to run.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
+    /// Run every fuzz target for a bounded time (`fuzz/run.sh`); fail on any crash.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -36,6 +51,8 @@ fn main() -> ExitCode {
         }
         Command::Test => ci::run(&workspace_root()),
         Command::Bench(args) => bench::run(&workspace_root(), &args),
+        Command::Soak { runs } => soak::run(&workspace_root(), runs),
+        Command::Fuzz { seconds } => fuzz::run(&workspace_root(), seconds),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -150,6 +150,12 @@ pub async fn run(args: MeasureArgs) -> Result<(), String> {
             )
         })
     };
+    if let Some(server) = args.server.as_deref() {
+        // Before detection and the platform's route lookup: not even a DNS query to a
+        // server that would be refused.
+        ispeed_core::protocol::check_transport(server, config.allow_plain_http)
+            .map_err(|e| e.to_string())?;
+    }
     let (server, protocol) = super::servers::resolve(
         args.server.as_deref(),
         args.list.as_deref(),

@@ -200,6 +200,15 @@ where
             after: duration,
         });
     }
+    // Out of time with nothing moved since the ramp: the server stopped sending (or
+    // reading) before the stall timeout could fire, and "0 Mbit/s" would pass for a
+    // measurement of the link.
+    if stop_reason == StopReason::TimeBudget && window.bytes == 0 {
+        return Err(Error::Stalled {
+            phase,
+            after: window.duration,
+        });
+    }
     listener.on_event(&ProgressEvent::PhaseFinished {
         phase,
         value: window.mbps,

@@ -25,7 +25,7 @@ use super::{Phase, ProgressEvent, ProgressListener};
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result};
 use crate::http::payload_chunks;
-use crate::protocol::native::UploadReport;
+use crate::protocol::native::ReportReader;
 use crate::protocol::{RequestSizing, ServerProtocol, UploadAccounting};
 use crate::result::TransferResult;
 
@@ -33,9 +33,6 @@ const PHASE: Phase = Phase::Upload;
 
 /// Size of the body chunks handed to the HTTP stack.
 const CHUNK: usize = 64 * 1024;
-
-/// A report line longer than this is not a report.
-const MAX_REPORT_LINE: usize = 1024;
 
 /// Runs the upload phase.
 pub async fn measure(
@@ -152,7 +149,7 @@ async fn reported_stream(
         r = send(&client, &url, len, limits, None) => r?,
     };
     log.record(Instant::now(), 0);
-    let mut line = Vec::new();
+    let mut reports = ReportReader::new(len);
     loop {
         let chunk = tokio::select! {
             _ = stop.cancelled() => return Ok(()),
@@ -174,33 +171,14 @@ async fn reported_stream(
             }
             Ok(Ok(Some(c))) => c,
         };
-        for &b in chunk.iter() {
-            if b != b'\n' {
-                line.push(b);
-                if line.len() > MAX_REPORT_LINE {
-                    return Err(Error::Protocol {
-                        phase: PHASE,
-                        detail: "upload report line too long".to_owned(),
-                    });
-                }
-                continue;
-            }
-            let report: UploadReport =
-                serde_json::from_slice(&line).map_err(|e| Error::Protocol {
-                    phase: PHASE,
-                    detail: format!("bad upload report: {e}"),
-                })?;
-            line.clear();
-            if report.bytes > len {
-                return Err(Error::Protocol {
-                    phase: PHASE,
-                    detail: format!("server reports {} bytes of a {len}-byte body", report.bytes),
-                });
-            }
-            log.record(Instant::now(), report.bytes);
-            if report.done {
-                return Ok(());
-            }
+        reports
+            .feed(&chunk, |report| log.record(Instant::now(), report.bytes))
+            .map_err(|detail| Error::Protocol {
+                phase: PHASE,
+                detail,
+            })?;
+        if reports.is_done() {
+            return Ok(());
         }
     }
 }

@@ -72,9 +72,11 @@ pub struct Detected {
     pub base: String,
 }
 
-/// Finds out which protocol the server at `base` speaks.
+/// Finds out which protocol the server at `base` speaks. Plain HTTP to a server that
+/// is not on this machine is refused before any request, as for a measurement.
 pub async fn detect(base: &str, config: &MeasureConfig) -> Result<Detected> {
     let root = parse_base_url(base)?;
+    crate::http::check_transport_security(&root, config.allow_plain_http)?;
     let client = crate::http::client(config)?;
     let found = |kind, url: &Url| Detected {
         kind,
@@ -105,7 +107,7 @@ pub async fn detect(base: &str, config: &MeasureConfig) -> Result<Detected> {
 }
 
 /// Whether an `info` answer is the native server's.
-fn speaks_native(body: &[u8]) -> bool {
+pub fn speaks_native(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
         v.get("protocols")
             .and_then(|p| p.as_array())
@@ -141,8 +143,13 @@ async fn get(
             return Ok(None);
         }
         let mut body = Vec::new();
-        while let Ok(Some(chunk)) = resp.chunk().await {
-            body.extend_from_slice(&chunk);
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                // A body cut short is not the answer a measurement server gives.
+                Err(_) => return Ok(None),
+            }
             if body.len() > max {
                 return Ok(None);
             }

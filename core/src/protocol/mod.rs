@@ -262,6 +262,14 @@ pub fn parse_base_url(url: &str) -> Result<Url> {
     Ok(parsed)
 }
 
+/// Checks a server's base URL for transport security before any request goes to it:
+/// plain HTTP only to this machine, unless `allow_plain_http` ([`Error::InsecureUrl`]).
+/// Detection, server selection and the shells' own set-up (which may resolve the
+/// host) call it first, so that no request, not even a DNS query, precedes the refusal.
+pub fn check_transport(base: &str, allow_plain_http: bool) -> Result<()> {
+    crate::http::check_transport_security(&parse_base_url(base)?, allow_plain_http)
+}
+
 /// Resolves `route` (relative, no leading slash) against a directory base URL.
 pub(crate) fn join(base: &Url, route: &str) -> Url {
     // A relative reference with no scheme or authority always resolves under an
@@ -282,6 +290,21 @@ pub fn for_server(kind: ProtocolKind, base: &str) -> Result<Box<dyn ServerProtoc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_is_checked_on_the_base_url() {
+        assert!(check_transport("http://127.0.0.1:8080/x", false).is_ok());
+        assert!(check_transport("https://speed.example", false).is_ok());
+        assert!(matches!(
+            check_transport("http://speed.example", false),
+            Err(Error::InsecureUrl { .. })
+        ));
+        assert!(check_transport("http://speed.example", true).is_ok());
+        assert!(matches!(
+            check_transport("ftp://speed.example", true),
+            Err(Error::InvalidUrl { .. })
+        ));
+    }
 
     #[test]
     fn base_urls_become_directories() {

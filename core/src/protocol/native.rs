@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ProtocolKind, ServerProtocol, UploadAccounting, join};
 
+/// A report line longer than this is not a report (a real one is about 50 bytes).
+pub const MAX_REPORT_LINE: usize = 1024;
+
 /// Default period of upload reports; short against the 250 ms sample interval.
 pub const REPORT_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -30,6 +33,79 @@ pub struct UploadReport {
     /// Whether the body has ended.
     #[serde(default)]
     pub done: bool,
+}
+
+/// Reads the report lines a server streams back during one upload body.
+///
+/// The answer arrives in chunks that split lines anywhere; [`ReportReader::feed`]
+/// keeps the unfinished line between calls. Every report is checked against what the
+/// server can honestly claim: never more than the body's length, never fewer bytes
+/// than an earlier report (a counter of received bytes cannot go back, and counting
+/// a report that does would count bytes twice or not at all).
+#[derive(Debug, Clone)]
+pub struct ReportReader {
+    body_len: u64,
+    line: Vec<u8>,
+    last: u64,
+    done: bool,
+}
+
+impl ReportReader {
+    /// A reader for the reports about a body of `body_len` bytes.
+    pub fn new(body_len: u64) -> Self {
+        Self {
+            body_len,
+            line: Vec::new(),
+            last: 0,
+            done: false,
+        }
+    }
+
+    /// Whether a report has said the body ended.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Reads the next chunk of the answer, handing each complete report to
+    /// `on_report`. Bytes after the report that says `done` are ignored. The error
+    /// says what was wrong with the answer, for an [`crate::Error::Protocol`].
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        mut on_report: impl FnMut(UploadReport),
+    ) -> Result<(), String> {
+        for &b in chunk {
+            if self.done {
+                break;
+            }
+            if b != b'\n' {
+                if self.line.len() >= MAX_REPORT_LINE {
+                    return Err("upload report line too long".to_owned());
+                }
+                self.line.push(b);
+                continue;
+            }
+            let report: UploadReport = serde_json::from_slice(&self.line)
+                .map_err(|e| format!("bad upload report: {e}"))?;
+            self.line.clear();
+            if report.bytes > self.body_len {
+                return Err(format!(
+                    "server reports {} bytes of a {}-byte body",
+                    report.bytes, self.body_len
+                ));
+            }
+            if report.bytes < self.last {
+                return Err(format!(
+                    "server reports {} bytes after reporting {}",
+                    report.bytes, self.last
+                ));
+            }
+            self.last = report.bytes;
+            self.done = report.done;
+            on_report(report);
+        }
+        Ok(())
+    }
 }
 
 /// The native protocol at one base URL.
@@ -108,5 +184,45 @@ mod tests {
             })
         );
         assert!(serde_json::from_str::<UploadReport>(r#"{"bytes":-1}"#).is_err());
+    }
+
+    /// Feeds `answer` in chunks of `split` bytes; the reports read, or the error.
+    fn read(answer: &[u8], body_len: u64, split: usize) -> Result<Vec<UploadReport>, String> {
+        let mut reader = ReportReader::new(body_len);
+        let mut got = Vec::new();
+        for chunk in answer.chunks(split.max(1)) {
+            reader.feed(chunk, |r| got.push(r))?;
+        }
+        Ok(got)
+    }
+
+    #[test]
+    fn reports_split_anywhere_read_the_same() {
+        let answer = b"{\"bytes\":0,\"elapsed_ms\":0}\n{\"bytes\":700,\"elapsed_ms\":100}\n\
+{\"bytes\":1000,\"elapsed_ms\":150,\"done\":true}\nignored after done";
+        let whole = read(answer, 1000, answer.len());
+        for split in 1..answer.len() {
+            assert_eq!(read(answer, 1000, split), whole, "split {split}");
+        }
+        let bytes: Vec<u64> = whole.unwrap_or_default().iter().map(|r| r.bytes).collect();
+        assert_eq!(bytes, [0, 700, 1000]);
+    }
+
+    #[test]
+    fn dishonest_or_malformed_reports_are_errors() {
+        let err = |answer: &[u8]| read(answer, 1000, 7).err().unwrap_or_default();
+        assert!(err(b"{\"bytes\":1001,\"elapsed_ms\":1}\n").contains("1000-byte body"));
+        assert!(
+            err(b"{\"bytes\":500,\"elapsed_ms\":1}\n{\"bytes\":400,\"elapsed_ms\":2}\n")
+                .contains("after reporting 500")
+        );
+        assert!(err(b"<html>portal</html>\n").contains("bad upload report"));
+        assert!(err(&[b'x'; MAX_REPORT_LINE + 1]).contains("too long"));
+        // A line of exactly the limit is still a report.
+        let report = b"{\"bytes\":1,\"elapsed_ms\":1}";
+        let mut long = vec![b' '; MAX_REPORT_LINE - report.len()];
+        long.extend_from_slice(report);
+        long.push(b'\n');
+        assert_eq!(read(&long, 1000, 100).map(|r| r.len()), Ok(1));
     }
 }

@@ -474,11 +474,12 @@ impl AutoPolicy {
         }
 
         let expected = self.expected_run_bytes(&runs);
+        // Saturating: a history with absurd byte counts (a damaged store) must read as
+        // "budget spent", never wrap around to "nothing used".
         let used_today: u64 = today_runs
             .iter()
             .filter(|r| r.on_cellular())
-            .map(|r| r.bytes)
-            .sum();
+            .fold(0u64, |sum, r| sum.saturating_add(r.bytes));
         if used_today.saturating_add(expected) > self.daily_budget_bytes {
             let reason = Reason::DailyBudget {
                 used_bytes: used_today,
@@ -491,8 +492,7 @@ impl AutoPolicy {
         let used_month: u64 = runs
             .iter()
             .filter(|r| r.at >= since_month && r.on_cellular())
-            .map(|r| r.bytes)
-            .sum();
+            .fold(0u64, |sum, r| sum.saturating_add(r.bytes));
         if used_month.saturating_add(expected) > self.monthly_budget_bytes {
             let reason = Reason::MonthlyBudget {
                 used_bytes: used_month,

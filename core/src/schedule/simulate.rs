@@ -32,7 +32,7 @@
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +51,16 @@ pub const DEFAULT_START_DATE: (i32, u32, u32) = (2026, 11, 23);
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Ho_Chi_Minh";
 /// Bytes a simulated background run moves: a capped run on a link of about 15 Mbit/s.
 pub const DEFAULT_SIM_RUN_BYTES: u64 = 4_200_000;
+/// Longest simulation, and latest scenario day: ten years. Dates and clocks stay far
+/// inside what the calendar arithmetic can hold, whatever a scenario file says.
+pub const MAX_SIM_DAYS: u32 = 3_660;
+/// Largest total clock shift of a scenario, either way: a hundred years.
+pub const MAX_CLOCK_SHIFT_DAYS: i64 = 36_600;
+/// Largest `run_bytes` of a scenario: 10 GB, far beyond any capped run, small enough
+/// that a lifetime of runs adds up without overflow.
+pub const MAX_SIM_RUN_BYTES: u64 = 10_000_000_000;
+/// Years a scenario may start in.
+const START_YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
 
 /// The phone's state as a scenario sets it; every field optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -230,8 +240,15 @@ struct World {
 
 impl World {
     fn new(scenario: &Scenario, tz_override: Option<&str>, days: u32) -> Result<Self> {
-        if days == 0 {
-            return Err(Error::Config("simulate at least one day".to_owned()));
+        if !(1..=MAX_SIM_DAYS).contains(&days) {
+            return Err(Error::Config(format!(
+                "simulate 1 to {MAX_SIM_DAYS} days, not {days}"
+            )));
+        }
+        if scenario.run_bytes.is_some_and(|b| b > MAX_SIM_RUN_BYTES) {
+            return Err(Error::Config(format!(
+                "run_bytes is more than {MAX_SIM_RUN_BYTES}"
+            )));
         }
         let tz0 = parse_time_zone(
             tz_override
@@ -243,11 +260,23 @@ impl World {
             .start_date
             .or_else(|| NaiveDate::from_ymd_opt(y, m, d))
             .ok_or_else(|| Error::Config("bad start date".to_owned()))?;
+        if !START_YEARS.contains(&first.year()) {
+            return Err(Error::Config(format!(
+                "the start date {first} is not between the years {} and {}",
+                START_YEARS.start(),
+                START_YEARS.end()
+            )));
+        }
         let start = local_instant(tz0, first, NaiveTime::MIN);
         let end = local_instant(tz0, first + Duration::days(i64::from(days)), NaiveTime::MIN);
         let at = |day: u32, time: NaiveTime| -> Result<DateTime<Utc>> {
             if day == 0 {
                 return Err(Error::Config("scenario days count from 1".to_owned()));
+            }
+            if day > MAX_SIM_DAYS {
+                return Err(Error::Config(format!(
+                    "scenario day {day} is after the last one a simulation reaches ({MAX_SIM_DAYS})"
+                )));
             }
             Ok(local_instant(
                 tz0,
@@ -350,7 +379,14 @@ impl World {
             what.push(format!("time zone {z}"));
         }
         if let Some(s) = c.clock_shift_minutes {
-            self.offset += Duration::minutes(s);
+            self.offset = Duration::try_minutes(s)
+                .and_then(|shift| self.offset.checked_add(&shift))
+                .filter(|o| o.num_days().abs() <= MAX_CLOCK_SHIFT_DAYS)
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "clock shifts add up to more than {MAX_CLOCK_SHIFT_DAYS} days"
+                    ))
+                })?;
             what.push(format!("clock moved {s:+} min"));
         }
         if let Some(d) = c.server_down {
@@ -405,8 +441,7 @@ impl World {
                 cellular_bytes: runs
                     .iter()
                     .filter(|r| r.on_cellular())
-                    .map(|r| r.bytes)
-                    .sum(),
+                    .fold(0u64, |sum, r| sum.saturating_add(r.bytes)),
                 reminders,
             });
             date = next_date(date);
@@ -806,6 +841,37 @@ mod tests {
         assert_eq!(t.days[1].reminders, 3);
         assert_eq!(t.days[0].valid, 3);
         Ok(())
+    }
+
+    /// Found by the `scenario` fuzz target: each of these panicked in date or clock
+    /// arithmetic (`NaiveDate + TimeDelta` or `TimeDelta::minutes` overflowing).
+    #[test]
+    fn scenarios_beyond_the_calendar_are_refused_not_panicked_on() {
+        let refused = |json: &str| {
+            let s = scenario(json);
+            let daily = simulate_daily(&DailyPolicy::default(), &s, None, 3);
+            assert!(matches!(daily, Err(Error::Config(_))), "{json}: {daily:?}");
+        };
+        refused(r#"{ "events": [ { "day": 4000000000, "time": "10:00" } ] }"#);
+        refused(r#"{ "measurements": [ { "day": 3661, "time": "10:00" } ] }"#);
+        refused(r#"{ "start_date": "+262000-01-01" }"#);
+        refused(r#"{ "start_date": "-0001-01-01" }"#);
+        refused(
+            r#"{ "events": [ { "day": 1, "time": "10:00", "clock_shift_minutes": -9223372036854775807 } ] }"#,
+        );
+        refused(
+            r#"{ "events": [ { "day": 1, "time": "10:00", "clock_shift_minutes": 40000000 },
+                             { "day": 1, "time": "11:00", "clock_shift_minutes": 40000000 } ] }"#,
+        );
+        refused(r#"{ "run_bytes": 18446744073709551615 }"#);
+        let s = Scenario::default();
+        assert!(simulate_daily(&DailyPolicy::default(), &s, None, MAX_SIM_DAYS + 1).is_err());
+        // The limits themselves are fine.
+        let s = scenario(
+            r#"{ "start_date": "9999-01-01",
+                 "events": [ { "day": 3, "time": "10:00", "clock_shift_minutes": 52000000 } ] }"#,
+        );
+        assert!(simulate_daily(&DailyPolicy::default(), &s, None, 3).is_ok());
     }
 
     #[test]
