@@ -9,12 +9,17 @@
 pub mod clock;
 pub mod config;
 pub mod error;
+#[cfg(feature = "uniffi")]
+pub mod ffi;
 mod http;
 pub mod measure;
 pub mod network;
 pub mod platform;
 pub mod protocol;
 pub mod result;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("ispeed");
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::MeasureConfig;

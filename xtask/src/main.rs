@@ -2,6 +2,12 @@
 //!
 //! Each subcommand lives in its own module and prints what it runs.
 
+mod bindings;
+mod kotlin;
+mod swift;
+mod util;
+mod xcframework;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,15 +24,34 @@ struct Cli {
 enum Command {
     /// Print the workspace root (a smoke check of the xtask set-up).
     Root,
+    /// Build the Android and iOS libraries and generate Kotlin and Swift into
+    /// `<target>/bindings`.
+    Bindings {
+        /// Build profile of the libraries.
+        #[arg(long, value_enum, default_value = "debug")]
+        profile: bindings::Profile,
+    },
+    /// Compile the generated Kotlin with the platform-neutral shell and run the JVM
+    /// tests against the Rust library (installs kotlinc and JNA when missing).
+    KotlinTest,
+    /// Check the generated Swift, the Swift shell and the C header without a Swift
+    /// compiler (installs tree-sitter into a venv when missing).
+    SwiftCheck,
+    /// Build the iOS XCFramework (macOS with Xcode only; a no-op elsewhere).
+    Xcframework,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome: Result<(), String> = match cli.command {
+    let outcome: util::Result = match cli.command {
         Command::Root => {
-            println!("{}", workspace_root().display());
+            println!("{}", util::workspace_root().display());
             Ok(())
         }
+        Command::Bindings { profile } => bindings::run(profile).map(|_| ()),
+        Command::KotlinTest => kotlin::test(),
+        Command::SwiftCheck => swift::check(),
+        Command::Xcframework => xcframework::build(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,10 +60,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The workspace root: the parent of this crate's manifest directory.
-fn workspace_root() -> std::path::PathBuf {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().unwrap_or(here).to_path_buf()
 }
