@@ -54,7 +54,10 @@ pub fn test() -> Result {
     let hash = hash_files(&sources)?;
     let fresh = std::fs::read_to_string(&stamp).is_ok_and(|h| h == hash) && bindings_jar.is_file();
     if fresh {
-        eprintln!("xtask: generated Kotlin unchanged, reusing {}", bindings_jar.display());
+        eprintln!(
+            "xtask: generated Kotlin unchanged, reusing {}",
+            bindings_jar.display()
+        );
     } else {
         util::timed("compiling the generated Kotlin", || {
             util::run(
@@ -92,10 +95,19 @@ pub fn test() -> Result {
                 // One test makes a Kotlin callback throw on purpose: its panic message
                 // is expected; a full backtrace would only bury the test report.
                 .env("RUST_BACKTRACE", "0")
-                .arg(format!("-Djna.library.path={}", generated.lib_dir.display()))
+                .arg(format!(
+                    "-Djna.library.path={}",
+                    generated.lib_dir.display()
+                ))
                 .arg(format!("-Dispeed.server={}", server_bin.display()))
                 .arg("-cp")
-                .arg(classpath(&[&tests_jar, &bindings_jar, &jna, &coroutines, &stdlib]))
+                .arg(classpath(&[
+                    &tests_jar,
+                    &bindings_jar,
+                    &jna,
+                    &coroutines,
+                    &stdlib,
+                ]))
                 .arg(TEST_MAIN),
         )
     })

@@ -35,7 +35,10 @@ pub fn build() -> Result {
     let _ = std::fs::remove_dir_all(&out);
     let headers = out.join("headers");
     std::fs::create_dir_all(&headers).map_err(|e| format!("{}: {e}", headers.display()))?;
-    copy(&generated.swift_dir.join("IspeedCoreFFI.h"), &headers.join("IspeedCoreFFI.h"))?;
+    copy(
+        &generated.swift_dir.join("IspeedCoreFFI.h"),
+        &headers.join("IspeedCoreFFI.h"),
+    )?;
     // Xcode looks for `module.modulemap` by that exact name.
     copy(
         &generated.swift_dir.join("IspeedCoreFFI.modulemap"),
@@ -67,8 +70,14 @@ pub fn build() -> Result {
     )?;
     let sources = util::workspace_root().join("ios-bindings/swift/Sources/IspeedCore");
     std::fs::create_dir_all(&sources).map_err(|e| format!("{}: {e}", sources.display()))?;
-    copy(&generated.swift_dir.join("IspeedCore.swift"), &sources.join("IspeedCore.swift"))?;
-    println!("xcframework: {}", out.join("IspeedCoreFFI.xcframework").display());
+    copy(
+        &generated.swift_dir.join("IspeedCore.swift"),
+        &sources.join("IspeedCore.swift"),
+    )?;
+    println!(
+        "xcframework: {}",
+        out.join("IspeedCoreFFI.xcframework").display()
+    );
     Ok(())
 }
 

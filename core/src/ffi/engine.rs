@@ -45,10 +45,16 @@ impl Engine {
     /// Opens the engine on `config.data_dir` (created when missing) with the app's
     /// implementation of [`Platform`].
     #[uniffi::constructor]
-    pub fn new(config: EngineConfig, platform: Arc<dyn Platform>) -> Result<Arc<Self>, IspeedError> {
+    pub fn new(
+        config: EngineConfig,
+        platform: Arc<dyn Platform>,
+    ) -> Result<Arc<Self>, IspeedError> {
         let dir = PathBuf::from(&config.data_dir);
         std::fs::create_dir_all(&dir).map_err(|e| {
-            IspeedError::storage(format!("cannot create the data directory {}: {e}", dir.display()))
+            IspeedError::storage(format!(
+                "cannot create the data directory {}: {e}",
+                dir.display()
+            ))
         })?;
         let settings_file = settings::path(&dir);
         let settings = settings::load(&settings_file)?;
@@ -76,7 +82,11 @@ impl Engine {
     /// Checks and stores new settings; on error nothing changes.
     pub fn update_settings(&self, settings: Settings) -> Result<(), IspeedError> {
         settings.measure_config()?;
-        let mut current = self.inner.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = self
+            .inner
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         settings::save(&self.inner.settings_file, &settings)?;
         *current = settings;
         Ok(())

@@ -19,9 +19,9 @@ pub enum IspeedError {
         /// What is wrong.
         reason: String,
     },
-    /// Wi-Fi is on (`wifi_active`): a mobile broadband measurement needs it off.
+    /// Wi-Fi is on (`wifi_on`): a mobile broadband measurement needs it off.
     #[error("{reason}")]
-    WifiActive {
+    WifiOn {
         /// Stable code.
         code: String,
         /// What to do.
@@ -76,7 +76,7 @@ impl IspeedError {
     pub fn code(&self) -> &str {
         match self {
             IspeedError::InvalidInput { code, .. }
-            | IspeedError::WifiActive { code, .. }
+            | IspeedError::WifiOn { code, .. }
             | IspeedError::Network { code, .. }
             | IspeedError::Server { code, .. }
             | IspeedError::Cancelled { code, .. }
@@ -107,10 +107,12 @@ impl From<Error> for IspeedError {
         let code = e.code().to_owned();
         let reason = e.to_string();
         match e {
-            Error::InvalidUrl { .. } | Error::Config(_) => IspeedError::InvalidInput { code, reason },
-            Error::Unreachable { .. } | Error::ConnectionRefused { .. } | Error::ConnectionLost { .. } => {
-                IspeedError::Network { code, reason }
+            Error::InvalidUrl { .. } | Error::Config(_) => {
+                IspeedError::InvalidInput { code, reason }
             }
+            Error::Unreachable { .. }
+            | Error::ConnectionRefused { .. }
+            | Error::ConnectionLost { .. } => IspeedError::Network { code, reason },
             Error::Timeout { .. }
             | Error::Stalled { .. }
             | Error::HttpStatus { .. }
@@ -135,7 +137,10 @@ mod tests {
     #[test]
     fn every_core_error_keeps_its_code_and_message() {
         let cases = [
-            (Error::Config("streams must be 1-16".into()), "invalid_config"),
+            (
+                Error::Config("streams must be 1-16".into()),
+                "invalid_config",
+            ),
             (
                 Error::ConnectionRefused {
                     host: "127.0.0.1:1".into(),

@@ -105,6 +105,7 @@ pub(crate) fn save(file: &Path, settings: &Settings) -> Result<(), IspeedError> 
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a failed step should say which step
 mod tests {
     use super::*;
 
@@ -117,7 +118,9 @@ mod tests {
 
     #[test]
     fn default_settings_give_the_default_engine_config() {
-        let config = Settings::default().measure_config().expect("defaults are valid");
+        let config = Settings::default()
+            .measure_config()
+            .expect("defaults are valid");
         assert_eq!(config, MeasureConfig::default());
     }
 

@@ -105,7 +105,7 @@ public final class MeasureModel: ObservableObject {
 
     private static func code(of error: IspeedError) -> String {
         switch error {
-        case let .InvalidInput(code, _), let .WifiActive(code, _), let .Network(code, _),
+        case let .InvalidInput(code, _), let .WifiOn(code, _), let .Network(code, _),
              let .Server(code, _), let .Cancelled(code, _), let .Storage(code, _),
              let .Internal(code, _):
             return code

@@ -122,10 +122,10 @@ fun suite(server: ReferenceServer) = Suite().apply {
         val platform = TestPlatform(Transport.WIFI)
         val engine = newEngine(platform, server)
         val recorder = Recorder()
-        val e = expectError<IspeedException.WifiActive> {
+        val e = expectError<IspeedException.WifiOn> {
             runBlocking { withTimeout(10_000) { engine.measure(null, recorder) } }
         }
-        check(e.code == "wifi_active") { "code ${e.code}" }
+        check(e.code == "wifi_on") { "code ${e.code}" }
         check(e.reason.contains("Wi-Fi")) { "reason ${e.reason}" }
         check(recorder.snapshot().isEmpty()) { "refused measurement still emitted ${recorder.snapshot().size} events" }
         check(platform.networkCalls.get() >= 1) { "the engine never asked the platform" }

@@ -49,7 +49,7 @@ data class ErrorMessage(val code: String, val text: String) {
         /** The message of an engine error. */
         fun of(e: IspeedException): ErrorMessage = when (e) {
             is IspeedException.InvalidInput -> ErrorMessage(e.code, e.reason)
-            is IspeedException.WifiActive -> ErrorMessage(e.code, e.reason)
+            is IspeedException.WifiOn -> ErrorMessage(e.code, e.reason)
             is IspeedException.Network -> ErrorMessage(e.code, e.reason)
             is IspeedException.Server -> ErrorMessage(e.code, e.reason)
             is IspeedException.Cancelled -> ErrorMessage(e.code, e.reason)

@@ -142,7 +142,7 @@ private fun phaseLabel(phase: Phase): Int = when (phase) {
 @Composable
 private fun errorText(e: ErrorMessage): String {
     val id = when (e.code) {
-        "wifi_active" -> R.string.error_wifi_active
+        "wifi_on" -> R.string.error_wifi_on
         "unreachable", "connection_refused" -> R.string.error_unreachable
         "connection_lost" -> R.string.error_connection_lost
         "timeout", "stalled", "overall_timeout" -> R.string.error_timeout

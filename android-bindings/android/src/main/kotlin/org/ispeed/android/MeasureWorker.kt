@@ -31,7 +31,7 @@ class MeasureWorker(context: Context, params: WorkerParameters) : CoroutineWorke
                 engine.measure(null, Quiet)
             }
             Result.success()
-        } catch (e: IspeedException.WifiActive) {
+        } catch (e: IspeedException.WifiOn) {
             Result.success() // not a failure: try again at the next wake-up
         } catch (e: IspeedException.Network) {
             Result.retry()
