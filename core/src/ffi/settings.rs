@@ -28,7 +28,8 @@ pub struct Settings {
     pub streams: u8,
     /// Time budget of each transfer phase, seconds (1-60).
     pub max_seconds: u32,
-    /// Mobile data budget of each transfer phase, megabytes (10^6 bytes, at least 1).
+    /// Mobile data budget of the download phase, megabytes (10^6 bytes, at least 2);
+    /// the upload phase gets the core's share of it (half, see `config`).
     pub max_megabytes: u32,
 }
 
@@ -54,10 +55,15 @@ impl Default for Settings {
 impl Settings {
     /// The engine configuration these settings describe, validated.
     pub(crate) fn measure_config(&self) -> Result<MeasureConfig, IspeedError> {
-        let config = MeasureConfig::default()
+        let mut config = MeasureConfig::default()
             .with_streams(self.streams)
-            .with_max_duration(Duration::from_secs(u64::from(self.max_seconds)))
-            .with_max_bytes(u64::from(self.max_megabytes) * 1_000_000);
+            .with_max_duration(Duration::from_secs(u64::from(self.max_seconds)));
+        let download = u64::from(self.max_megabytes) * 1_000_000;
+        config.download.max_bytes = download;
+        // One number for the user, but not one budget for both directions: uplinks are
+        // slower, and the core's defaults give the upload a smaller share. Keep it.
+        config.upload.max_bytes =
+            download / (config::DOWNLOAD_BYTE_BUDGET / config::UPLOAD_BYTE_BUDGET).max(1);
         config.validate()?;
         Ok(config)
     }
