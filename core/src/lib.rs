@@ -9,6 +9,8 @@
 pub mod clock;
 pub mod config;
 pub mod error;
+#[cfg(feature = "uniffi")]
+pub mod ffi;
 mod http;
 pub mod measure;
 pub mod network;
@@ -20,6 +22,9 @@ pub mod result;
 pub mod schedule;
 pub mod servers;
 pub mod store;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("ispeed");
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::MeasureConfig;

@@ -10,6 +10,7 @@ use crate::network::{InterfaceCounters, NetworkContext, Transport};
 
 /// Battery state, for schedulers that must not drain a phone.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Battery {
     /// Charge level, 0-100.
     pub percent: u8,
@@ -19,6 +20,7 @@ pub struct Battery {
 
 /// Describes the device in a result document; never an identifier of it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DeviceInfo {
     /// `android`, `ios`, `linux`, `macos`, `windows`.
     pub platform: String,

@@ -138,6 +138,7 @@ pub enum LocationSource {
 
 /// Round-trip times on a warm connection, milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LatencyResult {
     /// Smallest round trip.
     pub min_ms: f64,
@@ -156,6 +157,7 @@ pub struct LatencyResult {
 
 /// One throughput sample of a transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IntervalSample {
     /// End of the interval, milliseconds since the phase started.
     pub t_ms: u64,
@@ -169,6 +171,7 @@ pub struct IntervalSample {
 
 /// Outcome of a download or upload phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TransferResult {
     /// Payload goodput over the measured window (ramp excluded), Mbit/s (10^6 bit/s).
     pub mbps: f64,

@@ -2,6 +2,12 @@
 //!
 //! Each subcommand lives in its own module and prints what it runs.
 
+mod bindings;
+mod kotlin;
+mod swift;
+mod util;
+mod xcframework;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -40,19 +46,38 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// Build the Android and iOS libraries and generate Kotlin and Swift into
+    /// `<target>/bindings`.
+    Bindings {
+        /// Build profile of the libraries.
+        #[arg(long, value_enum, default_value = "debug")]
+        profile: bindings::Profile,
+    },
+    /// Compile the generated Kotlin with the platform-neutral shell and run the JVM
+    /// tests against the Rust library (installs kotlinc and JNA when missing).
+    KotlinTest,
+    /// Check the generated Swift, the Swift shell and the C header without a Swift
+    /// compiler (installs tree-sitter into a venv when missing).
+    SwiftCheck,
+    /// Build the iOS XCFramework (macOS with Xcode only; a no-op elsewhere).
+    Xcframework,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome: Result<(), String> = match cli.command {
+    let outcome: util::Result = match cli.command {
         Command::Root => {
-            println!("{}", workspace_root().display());
+            println!("{}", util::workspace_root().display());
             Ok(())
         }
-        Command::Test => ci::run(&workspace_root()),
-        Command::Bench(args) => bench::run(&workspace_root(), &args),
-        Command::Soak { runs } => soak::run(&workspace_root(), runs),
-        Command::Fuzz { seconds } => fuzz::run(&workspace_root(), seconds),
+        Command::Test => ci::run(&util::workspace_root()),
+        Command::Bench(args) => bench::run(&util::workspace_root(), &args),
+        Command::Soak { runs } => soak::run(&util::workspace_root(), runs),
+        Command::Fuzz { seconds } => fuzz::run(&util::workspace_root(), seconds),
+        Command::Bindings { profile } => bindings::run(profile).map(|_| ()),
+        Command::KotlinTest => kotlin::test(),
+        Command::SwiftCheck => swift::check(),
+        Command::Xcframework => xcframework::build(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,10 +86,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The workspace root: the parent of this crate's manifest directory.
-fn workspace_root() -> std::path::PathBuf {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().unwrap_or(here).to_path_buf()
 }

@@ -21,6 +21,7 @@ pub use runner::{MeasureRequest, Phases, measure};
 /// The phases of a measurement, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Phase {
     /// Idle round trips.
     Latency,
@@ -43,6 +44,7 @@ impl std::fmt::Display for Phase {
 /// What a listener hears while a measurement runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ProgressEvent {
     /// A phase begins.
     PhaseStarted {

@@ -26,6 +26,7 @@ use crate::result::IntervalSample;
 /// Why a transfer phase ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum StopReason {
     /// The estimate settled.
     Stable,

@@ -28,6 +28,7 @@ pub use traffic::{InterfaceCounters, InterfaceTraffic};
 /// The kind of link the operating system routes the measurement over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Transport {
     /// A mobile network (2G to 5G).
     Cellular,
@@ -63,6 +64,7 @@ impl std::fmt::Display for Transport {
 
 /// Radio access technology of a cellular link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RadioTechnology {
     /// GSM, GPRS, EDGE.
     #[serde(rename = "2g")]
@@ -87,17 +89,22 @@ pub enum RadioTechnology {
 
 /// Signal quality of the serving cell, where the platform reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Signal {
     /// Reference signal received power, dBm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub rsrp_dbm: Option<f64>,
     /// Reference signal received quality, dB.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub rsrq_db: Option<f64>,
     /// Signal to interference plus noise ratio, dB.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub sinr_db: Option<f64>,
 }
 
 /// Everything known about the network a measurement runs over.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NetworkContext {
     /// The transport carrying the test traffic.
     pub transport: Transport,
@@ -106,29 +113,35 @@ pub struct NetworkContext {
     pub wifi_connected: bool,
     /// Operating-system name of the interface (`rmnet_data0`, `wwan0`, `lo`).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub interface: Option<String>,
     /// Radio technology when cellular.
     #[serde(default)]
     pub technology: RadioTechnology,
     /// Operator name as the SIM or network reports it.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub operator: Option<String>,
     /// Mobile country and network code, `452-04`.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub mcc_mnc: Option<String>,
     /// Identity of the serving cell (E-UTRAN or NR cell identity) where the platform
     /// reports it. Compared to notice a handover; a cell covers square kilometres, no
     /// finer a place than the coarsened location.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub cell_id: Option<String>,
     /// Signal of the serving cell.
     #[serde(default)]
     pub signal: Signal,
     /// Whether the OS treats the link as metered.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub metered: Option<bool>,
     /// Whether the device is roaming.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub roaming: Option<bool>,
 }
 

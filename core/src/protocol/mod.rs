@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 /// The protocols the engine speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ProtocolKind {
     /// The native protocol of `ispeed-server` (`/ping`, `/download`, `/upload`).
     #[default]

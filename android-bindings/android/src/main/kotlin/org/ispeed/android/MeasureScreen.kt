@@ -1,0 +1,156 @@
+// The measure screen: Measure button, live progress, this session's results, the
+// auto-measure switch, and the one permission the radio context needs, explained
+// before it is asked. All logic is in MeasureController (../shared, JVM-tested).
+package org.ispeed.android
+
+import android.Manifest
+import android.app.Application
+import android.content.pm.PackageManager
+import androidx.activity.compose.rememberLauncherForActivityResult
+import androidx.activity.result.contract.ActivityResultContracts
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.items
+import androidx.compose.material3.Button
+import androidx.compose.material3.Card
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.Switch
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.collectAsState
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import androidx.core.content.ContextCompat
+import androidx.lifecycle.AndroidViewModel
+import androidx.lifecycle.viewModelScope
+import androidx.lifecycle.viewmodel.compose.viewModel
+import kotlinx.coroutines.launch
+import org.ispeed.core.Phase
+import org.ispeed.shell.ErrorMessage
+import org.ispeed.shell.MeasureController
+
+/** Holds the controller across configuration changes. */
+class MeasureViewModel(app: Application) : AndroidViewModel(app) {
+    private val engine = IspeedEngine.get(app)
+    val controller = MeasureController(engine, viewModelScope)
+
+    /** Measures on the cellular network. */
+    fun measure() {
+        viewModelScope.launch {
+            CellularBinding.withCellular(getApplication()) {
+                controller.measure()?.join()
+            }
+        }
+    }
+
+    fun setAutoMeasure(on: Boolean) {
+        controller.autoMeasure = on
+        MeasureWorker.schedule(getApplication(), on)
+    }
+}
+
+@Composable
+fun MeasureScreen(model: MeasureViewModel = viewModel()) {
+    val state by model.controller.state.collectAsState()
+    var auto by remember { mutableStateOf(model.controller.autoMeasure) }
+    Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
+        PhonePermission()
+        if (state.running) {
+            OutlinedButton(onClick = { model.controller.cancel() }, modifier = Modifier.fillMaxWidth()) {
+                Text(stringResource(R.string.cancel))
+            }
+        } else {
+            Button(onClick = { model.measure() }, modifier = Modifier.fillMaxWidth()) {
+                Text(stringResource(R.string.measure))
+            }
+        }
+        state.phase?.let { Text(stringResource(phaseLabel(it)), style = MaterialTheme.typography.titleMedium) }
+        Figures(state.latencyMs, state.downloadMbps, state.uploadMbps)
+        state.error?.let { Text(errorText(it), color = MaterialTheme.colorScheme.error) }
+        Row(verticalAlignment = androidx.compose.ui.Alignment.CenterVertically) {
+            Column(Modifier.weight(1f)) {
+                Text(stringResource(R.string.auto_measure))
+                Text(stringResource(R.string.auto_measure_explained), style = MaterialTheme.typography.bodySmall)
+            }
+            Switch(checked = auto, onCheckedChange = { auto = it; model.setAutoMeasure(it) })
+        }
+        Text(stringResource(R.string.history), style = MaterialTheme.typography.titleMedium)
+        LazyColumn(verticalArrangement = Arrangement.spacedBy(8.dp)) {
+            items(state.recent, key = { it.id }) { m ->
+                Card(Modifier.fillMaxWidth()) {
+                    Column(Modifier.padding(8.dp)) {
+                        Text(m.startedAt.toString(), style = MaterialTheme.typography.bodySmall)
+                        Figures(m.latency?.medianMs, m.download?.mbps, m.upload?.mbps)
+                    }
+                }
+            }
+        }
+    }
+}
+
+@Composable
+private fun Figures(latencyMs: Double?, downMbps: Double?, upMbps: Double?) {
+    fun f(v: Double?) = v?.let { "%.1f".format(it) } ?: "–"
+    Row(horizontalArrangement = Arrangement.spacedBy(16.dp)) {
+        Text(stringResource(R.string.latency_ms, f(latencyMs)))
+        Text(stringResource(R.string.download_mbps, f(downMbps)))
+        Text(stringResource(R.string.upload_mbps, f(upMbps)))
+    }
+}
+
+/** Explains, then asks for, READ_PHONE_STATE (radio technology of the result). */
+@Composable
+private fun PhonePermission() {
+    val context = LocalContext.current
+    var granted by remember {
+        mutableStateOf(
+            ContextCompat.checkSelfPermission(context, Manifest.permission.READ_PHONE_STATE) ==
+                PackageManager.PERMISSION_GRANTED,
+        )
+    }
+    val launcher = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { granted = it }
+    if (!granted) {
+        Card(Modifier.fillMaxWidth()) {
+            Column(Modifier.padding(8.dp)) {
+                Text(stringResource(R.string.permission_phone_explained))
+                OutlinedButton(onClick = { launcher.launch(Manifest.permission.READ_PHONE_STATE) }) {
+                    Text(stringResource(R.string.permission_allow))
+                }
+            }
+        }
+    }
+}
+
+private fun phaseLabel(phase: Phase): Int = when (phase) {
+    Phase.LATENCY -> R.string.phase_latency
+    Phase.DOWNLOAD -> R.string.phase_download
+    Phase.UPLOAD -> R.string.phase_upload
+}
+
+/** The translated text of an engine error, or its English text for a new code. */
+@Composable
+private fun errorText(e: ErrorMessage): String {
+    val id = when (e.code) {
+        "wifi_on" -> R.string.error_wifi_on
+        "unreachable", "connection_refused" -> R.string.error_unreachable
+        "connection_lost" -> R.string.error_connection_lost
+        "timeout", "stalled", "overall_timeout" -> R.string.error_timeout
+        "http_status", "protocol" -> R.string.error_server
+        "invalid_url", "invalid_config" -> R.string.error_settings
+        "cancelled" -> R.string.error_cancelled
+        "storage" -> R.string.error_storage
+        else -> null
+    }
+    return id?.let { stringResource(it) } ?: e.text
+}

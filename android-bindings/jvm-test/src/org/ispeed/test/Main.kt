@@ -1,0 +1,222 @@
+// JVM tests of the Kotlin API: the generated bindings and the platform-neutral shell,
+// against the real Rust library (loaded through JNA) and a real reference server.
+package org.ispeed.test
+
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.ispeed.core.Engine
+import org.ispeed.core.EngineConfig
+import org.ispeed.core.IspeedException
+import org.ispeed.core.MeasureListener
+import org.ispeed.core.Phase
+import org.ispeed.core.ProtocolKind
+import org.ispeed.core.ProgressEvent
+import org.ispeed.core.Server
+import org.ispeed.core.Transport
+import org.ispeed.shell.MeasureController
+import java.nio.file.Files
+import java.util.Collections
+import kotlin.system.exitProcess
+
+/** Emulated link: a 4G cell on a fair day. */
+const val DOWN_MBPS = 40
+const val UP_MBPS = 20
+const val RTT_MS = 20
+
+/** Records every event, and completes [firstTransfer] on the first download interval. */
+class Recorder : MeasureListener {
+    val events: MutableList<ProgressEvent> = Collections.synchronizedList(mutableListOf())
+    val firstTransfer = CompletableDeferred<Unit>()
+
+    override fun onProgress(event: ProgressEvent) {
+        events += event
+        if (event is ProgressEvent.Interval && event.phase == Phase.DOWNLOAD) firstTransfer.complete(Unit)
+    }
+
+    fun snapshot(): List<ProgressEvent> = synchronized(events) { events.toList() }
+}
+
+/** An engine on a fresh data directory, with short phases to keep the suite quick. */
+fun newEngine(platform: TestPlatform, server: ReferenceServer): Engine {
+    val dir = Files.createTempDirectory("ispeed-kotlin-test").toString()
+    val engine = Engine(EngineConfig(dataDir = dir), platform)
+    engine.updateSettings(
+        engine.settings().copy(server = Server(url = server.url, protocol = ProtocolKind.ISPEED), maxSeconds = 3u, maxMegabytes = 20u),
+    )
+    return engine
+}
+
+/** Runs [block] and returns the engine error it throws. */
+inline fun <reified E : IspeedException> expectError(block: () -> Unit): E {
+    try {
+        block()
+    } catch (e: IspeedException) {
+        check(e is E) { "expected ${E::class.simpleName}, got ${e::class.simpleName}: ${e.message}" }
+        return e as E
+    }
+    throw AssertionFailed("expected ${E::class.simpleName}, but the call succeeded")
+}
+
+fun main() {
+    val server = ReferenceServer.start(DOWN_MBPS, UP_MBPS, RTT_MS)
+    println("reference server pid ${server.pid} at ${server.url} ($DOWN_MBPS/$UP_MBPS Mbit/s, +$RTT_MS ms)")
+    val failures = try {
+        suite(server).run()
+    } finally {
+        server.close()
+    }
+    exitProcess(if (failures == 0) 0 else 1)
+}
+
+fun suite(server: ReferenceServer) = Suite().apply {
+    test("measure_against_reference_server") {
+        val platform = TestPlatform()
+        val engine = newEngine(platform, server)
+        val recorder = Recorder()
+        val m = runBlocking { withTimeout(40_000) { engine.measure(null, recorder) } }
+
+        val latency = m.latency ?: throw AssertionFailed("no latency result")
+        check(latency.samples == 10u) { "latency samples ${latency.samples}" }
+        // The emulated link adds 20 ms to every round trip.
+        check(latency.medianMs >= RTT_MS * 0.9) { "median RTT ${latency.medianMs} ms below the emulated $RTT_MS ms" }
+        val down = m.download ?: throw AssertionFailed("no download result")
+        val up = m.upload ?: throw AssertionFailed("no upload result")
+        // Loose bounds: right order of magnitude, never above the emulated rate.
+        check(down.mbps > DOWN_MBPS * 0.25 && down.mbps < DOWN_MBPS * 1.15) { "download ${down.mbps} Mbit/s" }
+        check(up.mbps > UP_MBPS * 0.25 && up.mbps < UP_MBPS * 1.15) { "upload ${up.mbps} Mbit/s" }
+        check(down.bytes <= 20_000_000uL) { "download used ${down.bytes} bytes, budget 20 MB" }
+        check(m.valid) { "sample marked invalid: ${m.invalidReason}" }
+        // What the Kotlin platform reported crossed into the result document.
+        check(m.network.transport == Transport.CELLULAR && m.network.operator == TEST_OPERATOR) { "network ${m.network}" }
+        check(m.documentJson.contains("\"schema\":\"ispeed.result/1\"")) { "document ${m.documentJson.take(80)}" }
+        check(m.documentJson.contains("\"platform\":\"jvm-test\"")) { "device missing from the document" }
+        // The sample was stored before measure() returned, and history reads it back.
+        val history = engine.history(10u)
+        check(history.map { it.id } == listOf(m.id)) { "history ${history.map { it.id }}, measured ${m.id}" }
+        println("     measured: ${"%.1f".format(latency.medianMs)} ms, " +
+            "${"%.1f".format(down.mbps)} down, ${"%.1f".format(up.mbps)} up Mbit/s")
+    }
+
+    test("progress_callbacks_arrive_in_phase_order") {
+        val engine = newEngine(TestPlatform(), server)
+        val recorder = Recorder()
+        runBlocking { withTimeout(40_000) { engine.measure(null, recorder) } }
+        val events = recorder.snapshot()
+        val started = events.filterIsInstance<ProgressEvent.PhaseStarted>().map { it.phase }
+        val finished = events.filterIsInstance<ProgressEvent.PhaseFinished>().map { it.phase }
+        val order = listOf(Phase.LATENCY, Phase.DOWNLOAD, Phase.UPLOAD)
+        check(started == order) { "phases started: $started" }
+        check(finished == order) { "phases finished: $finished" }
+        val idleRtts = events.filterIsInstance<ProgressEvent.Rtt>().count { it.phase == Phase.LATENCY }
+        check(idleRtts == 10) { "idle RTT events: $idleRtts" }
+        for (phase in listOf(Phase.DOWNLOAD, Phase.UPLOAD)) {
+            val intervals = events.filterIsInstance<ProgressEvent.Interval>().filter { it.phase == phase }
+            check(intervals.size >= 2) { "$phase intervals: ${intervals.size}" }
+            check(intervals.zipWithNext().all { (a, b) -> b.bytes >= a.bytes }) { "$phase bytes went backwards" }
+        }
+        println("     ${events.size} events")
+    }
+
+    test("wifi_platform_gets_the_wifi_error") {
+        val platform = TestPlatform(Transport.WIFI)
+        val engine = newEngine(platform, server)
+        val recorder = Recorder()
+        val e = expectError<IspeedException.WifiOn> {
+            runBlocking { withTimeout(10_000) { engine.measure(null, recorder) } }
+        }
+        check(e.code == "wifi_on") { "code ${e.code}" }
+        check(e.reason.contains("Wi-Fi")) { "reason ${e.reason}" }
+        check(recorder.snapshot().isEmpty()) { "refused measurement still emitted ${recorder.snapshot().size} events" }
+        check(platform.networkCalls.get() >= 1) { "the engine never asked the platform" }
+    }
+
+    test("cancel_handle_stops_a_running_measurement") {
+        val engine = newEngine(TestPlatform(), server)
+        val recorder = Recorder()
+        val handle = engine.startMeasure(null, recorder)
+        runBlocking {
+            withTimeout(20_000) { recorder.firstTransfer.await() }
+            check(!handle.isFinished()) { "finished before the cancel" }
+            val cancelledAt = System.nanoTime()
+            handle.cancel()
+            val e = expectError<IspeedException.Cancelled> { runBlocking { withTimeout(5_000) { handle.wait() } } }
+            val ms = (System.nanoTime() - cancelledAt) / 1_000_000
+            check(e.code == "cancelled") { "code ${e.code}" }
+            check(handle.isFinished()) { "not finished after wait()" }
+            println("     cancelled within $ms ms")
+        }
+        handle.close()
+    }
+
+    test("cancelling_the_coroutine_cancels_the_measurement") {
+        val engine = newEngine(TestPlatform(), server)
+        val recorder = Recorder()
+        runBlocking {
+            val job = async(Dispatchers.Default) { engine.measure(null, recorder) }
+            withTimeout(20_000) { recorder.firstTransfer.await() }
+            job.cancel()
+            // Events already queued may still land; after that, silence.
+            delay(500)
+            val settled = recorder.snapshot().size
+            delay(1_500)
+            val later = recorder.snapshot().size
+            check(later == settled) { "${later - settled} events after the coroutine was cancelled" }
+            check(recorder.snapshot().none { it is ProgressEvent.PhaseStarted && it.phase == Phase.UPLOAD }) {
+                "the upload phase started after cancellation"
+            }
+        }
+    }
+
+    test("controller_tracks_a_measurement_and_keeps_session_results") {
+        val engine = newEngine(TestPlatform(), server)
+        runBlocking {
+            val controller = MeasureController(engine, this)
+            val job = controller.measure() ?: throw AssertionFailed("measure() did not start")
+            check(controller.measure() == null) { "a second measurement started while one runs" }
+            withTimeout(40_000) { job.join() }
+            val s = controller.state.value
+            check(!s.running && s.error == null) { "state after the run: $s" }
+            check(s.recent.size == 1) { "recent ${s.recent.size}" }
+            check(s.downloadMbps == s.recent[0].download?.mbps) { "shown ${s.downloadMbps} vs ${s.recent[0].download?.mbps}" }
+            check(s.events > 20) { "events ${s.events}" }
+        }
+    }
+
+    test("settings_are_validated_and_persisted") {
+        val platform = TestPlatform()
+        val dir = Files.createTempDirectory("ispeed-settings").toString()
+        val engine = Engine(EngineConfig(dataDir = dir), platform)
+        val e = expectError<IspeedException.InvalidInput> {
+            engine.updateSettings(engine.settings().copy(streams = 40u))
+        }
+        check(e.code == "invalid_config") { "code ${e.code}" }
+        engine.updateSettings(engine.settings().copy(autoMeasure = true, streams = 2u))
+        engine.close()
+        val reopened = Engine(EngineConfig(dataDir = dir), platform)
+        val s = reopened.settings()
+        check(s.autoMeasure && s.streams.toInt() == 2 && s.cellularOnly) { "settings after reopening: $s" }
+    }
+
+    test("closed_port_gives_a_network_error") {
+        val engine = newEngine(TestPlatform(), server)
+        val port = java.net.ServerSocket(0).use { it.localPort }
+        val e = expectError<IspeedException.Network> {
+            runBlocking { withTimeout(20_000) { engine.measure(Server(url = "http://127.0.0.1:$port", protocol = ProtocolKind.ISPEED), Recorder()) } }
+        }
+        check(e.code == "connection_refused") { "code ${e.code}: ${e.reason}" }
+    }
+
+    test("throwing_platform_is_an_error_not_a_crash") {
+        val platform = TestPlatform()
+        platform.failure = IllegalStateException("radio service unavailable")
+        val engine = newEngine(platform, server)
+        val e = expectError<IspeedException.Internal> {
+            runBlocking { withTimeout(10_000) { engine.measure(null, Recorder()) } }
+        }
+        check(e.code == "internal") { "code ${e.code}" }
+    }
+}

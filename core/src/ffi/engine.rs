@@ -1,0 +1,193 @@
+//! [`Engine`]: the one object an app creates. Each exported method is a short
+//! forward to the module that owns the work.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+use super::error::IspeedError;
+use super::handle::MeasureHandle;
+use super::platform::{ForeignListener, ForeignPlatform, MeasureListener, Platform};
+use super::settings::{self, Settings};
+use super::types::{EngineConfig, Measurement, Server};
+use crate::clock::{Clock, SystemClock};
+use crate::network::NetworkPolicy;
+use crate::platform::Platform as _;
+use crate::store::Store;
+use crate::store::samples::FailedAttempt;
+
+/// The sample database inside the app's data directory.
+const STORE_FILE: &str = "ispeed.db";
+use crate::measure::{MeasureRequest, Phases};
+
+/// The measurement engine of an app: settings, the platform, measurements.
+///
+/// Create one per process and keep it; every method may be called from any thread.
+#[derive(uniffi::Object)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// What a running measurement shares with the engine.
+struct Inner {
+    store: Store,
+    settings_file: PathBuf,
+    settings: Mutex<Settings>,
+    platform: Arc<dyn Platform>,
+}
+
+impl Inner {
+    fn settings(&self) -> Settings {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Engine {
+    /// Opens the engine on `config.data_dir` (created when missing) with the app's
+    /// implementation of [`Platform`].
+    #[uniffi::constructor]
+    pub fn new(
+        config: EngineConfig,
+        platform: Arc<dyn Platform>,
+    ) -> Result<Arc<Self>, IspeedError> {
+        let dir = PathBuf::from(&config.data_dir);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            IspeedError::storage(format!(
+                "cannot create the data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let settings_file = settings::path(&dir);
+        let settings = settings::load(&settings_file)?;
+        let store = Store::open(dir.join(STORE_FILE))?;
+        Ok(Arc::new(Self {
+            inner: Arc::new(Inner {
+                store,
+                settings_file,
+                settings: Mutex::new(settings),
+                platform,
+            }),
+        }))
+    }
+
+    /// Version of the engine (the core crate).
+    pub fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Settings {
+        self.inner.settings()
+    }
+
+    /// Checks and stores new settings; on error nothing changes.
+    pub fn update_settings(&self, settings: Settings) -> Result<(), IspeedError> {
+        settings.measure_config()?;
+        let mut current = self
+            .inner
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        settings::save(&self.inner.settings_file, &settings)?;
+        *current = settings;
+        Ok(())
+    }
+
+    /// Starts a measurement against `server` (the settings' server when `None`) and
+    /// returns at once. Progress goes to `listener`; the handle gives the outcome and
+    /// cancels (explicitly, or when released).
+    pub fn start_measure(
+        &self,
+        server: Option<Server>,
+        listener: Arc<dyn MeasureListener>,
+    ) -> Result<Arc<MeasureHandle>, IspeedError> {
+        let inner = Arc::clone(&self.inner);
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let handle = MeasureHandle::spawn(cancel, async move {
+            run_measurement(&inner, server, listener, &token).await
+        })?;
+        Ok(Arc::new(handle))
+    }
+
+    /// Measures against `server` (the settings' server when `None`) and returns the
+    /// result. Cancelling the calling coroutine or task cancels the measurement; use
+    /// [`Engine::start_measure`] for a handle that a button can cancel.
+    pub async fn measure(
+        &self,
+        server: Option<Server>,
+        listener: Arc<dyn MeasureListener>,
+    ) -> Result<Measurement, IspeedError> {
+        // The handle lives in this future: when the caller drops the future, the
+        // handle is dropped and the measurement cancelled.
+        self.start_measure(server, listener)?.wait().await
+    }
+
+    /// The `limit` most recent stored measurements, newest first.
+    pub fn history(&self, limit: u32) -> Result<Vec<Measurement>, IspeedError> {
+        let store = &self.inner.store;
+        store
+            .recent(limit)?
+            .into_iter()
+            .filter_map(|row| store.result(row.id).transpose())
+            .map(|r| Measurement::try_from(&r?))
+            .collect()
+    }
+
+    // Extension points still to forward (each a one-line call into its module; none
+    // is faked here):
+    //   fn daily_summaries(&self, days: u32) -> Result<Vec<DailySummary>, IspeedError> store
+    //   fn export(&self, format: ExportFormat) -> Result<String, IspeedError>          store::export
+    //   async fn flush_uploads(&self) -> Result<UploadReport, IspeedError>             report
+    //   fn auto_decision(&self) -> Result<AutoDecision, IspeedError>                   schedule::auto
+    //   fn daily_status(&self) -> Result<DailyStatus, IspeedError>                     schedule::daily
+}
+
+/// One measurement, from policy check to result, on the engine's runtime.
+async fn run_measurement(
+    inner: &Inner,
+    server: Option<Server>,
+    listener: Arc<dyn MeasureListener>,
+    cancel: &CancellationToken,
+) -> Result<Measurement, IspeedError> {
+    let settings = inner.settings();
+    let server = server.unwrap_or(settings.server.clone());
+    let platform = ForeignPlatform(Arc::clone(&inner.platform));
+    let request = MeasureRequest {
+        server: server.url,
+        protocol: server.protocol,
+        config: settings.measure_config()?,
+        phases: Phases::default(),
+        policy: if settings.cellular_only {
+            NetworkPolicy::CellularOnly
+        } else {
+            NetworkPolicy::AnyNetwork
+        },
+    };
+    let listener = ForeignListener(listener);
+    let result = crate::measure(&request, &platform, &SystemClock, &listener, cancel).await;
+    // Stored before returning, so a sample is kept even when the app dies right after;
+    // a failure is recorded too, so the user sees it in the history.
+    match result {
+        Ok(result) => {
+            inner.store.save_result(&result)?;
+            Measurement::try_from(&result)
+        }
+        Err(error) => {
+            let failure = FailedAttempt::new(
+                SystemClock.now(),
+                &request.server,
+                platform.network().transport,
+                &error,
+            );
+            // The measurement's error is what the user must see, not the store's.
+            let _ = inner.store.save_failure(&failure);
+            Err(error.into())
+        }
+    }
+}

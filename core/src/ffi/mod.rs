@@ -1,0 +1,29 @@
+//! The API the phone apps call, exported through uniffi (cargo feature `uniffi`).
+//!
+//! Nothing else in the core knows about uniffi: this module adapts the engine to what
+//! crosses a foreign-function boundary, and every exported method is a short forward
+//! to the module that owns the logic.
+//!
+//! - [`Engine`]: one per app; holds the data directory, the settings and the
+//!   platform the shell implements; starts measurements.
+//! - [`MeasureHandle`]: a running measurement; `cancel()` or dropping it stops it.
+//! - [`Platform`] and [`MeasureListener`]: implemented in Kotlin and Swift.
+//! - [`IspeedError`]: the small error enum the apps see, each case with a stable code.
+//!
+//! Threads: measurements run on a runtime owned by this module (see [`runtime`]), so
+//! a shell may call in from its UI thread; callbacks arrive on the engine's threads.
+
+mod engine;
+mod error;
+mod handle;
+mod platform;
+mod runtime;
+mod settings;
+mod types;
+
+pub use engine::Engine;
+pub use error::IspeedError;
+pub use handle::MeasureHandle;
+pub use platform::{MeasureListener, Platform};
+pub use settings::Settings;
+pub use types::{EngineConfig, Measurement, Server};

@@ -1,0 +1,31 @@
+//! The tokio runtime measurements run on.
+//!
+//! One per process, created on first use and never dropped: dropping a runtime from a
+//! thread that is itself inside a runtime panics, and the last reference to an
+//! engine may be released anywhere (a Kotlin cleaner thread, a Swift deinit).
+
+use std::sync::OnceLock;
+
+use tokio::runtime::Runtime;
+
+use super::error::IspeedError;
+
+/// Worker threads: the transfer streams are I/O bound; two threads keep the
+/// samplers' timers on time while a callback into the app is running.
+const WORKERS: usize = 2;
+
+/// The engine's runtime.
+pub(crate) fn get() -> Result<&'static Runtime, IspeedError> {
+    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(WORKERS)
+                .thread_name("ispeed-engine")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| IspeedError::internal(format!("cannot start the engine's threads: {e}")))
+}

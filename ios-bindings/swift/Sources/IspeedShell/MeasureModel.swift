@@ -1,0 +1,129 @@
+// The measure screen's state, fed by the engine. Holds no measurement, policy or
+// scheduling logic: it forwards to the Rust engine and publishes what it hears.
+
+import Foundation
+import IspeedCore
+
+/// What the measure screen shows; updated on the main actor.
+@MainActor
+public final class MeasureModel: ObservableObject {
+    @Published public private(set) var running = false
+    @Published public private(set) var phase: Phase?
+    @Published public private(set) var latencyMs: Double?
+    @Published public private(set) var downloadMbps: Double?
+    @Published public private(set) var uploadMbps: Double?
+    /// Measurements of this session, newest first.
+    @Published public private(set) var recent: [Measurement] = []
+    /// Valid measurements today, toward the daily target.
+    @Published public private(set) var todayCount: Int = 0
+    /// The daily target of the survey.
+    public let dailyTarget = 3
+    /// Stable code of the last error, looked up in Localizable.strings.
+    @Published public private(set) var errorCode: String?
+
+    private let engine: Engine
+    private let reminders: Reminders
+    private var handle: MeasureHandle?
+
+    public init(engine: Engine, reminders: Reminders = Reminders()) {
+        self.engine = engine
+        self.reminders = reminders
+    }
+
+    /// Starts a measurement unless one runs.
+    public func measure() {
+        guard handle == nil else { return }
+        running = true
+        errorCode = nil
+        phase = nil
+        latencyMs = nil
+        downloadMbps = nil
+        uploadMbps = nil
+        let listener = Listener(model: self)
+        do {
+            let h = try engine.startMeasure(server: nil, listener: listener)
+            handle = h
+            Task { await finish(h) }
+        } catch let error as IspeedError {
+            running = false
+            errorCode = Self.code(of: error)
+        } catch {
+            running = false
+            errorCode = "internal"
+        }
+    }
+
+    /// Stops the running measurement.
+    public func cancel() {
+        handle?.cancel()
+    }
+
+    private func finish(_ h: MeasureHandle) async {
+        do {
+            let m = try await h.wait()
+            latencyMs = m.latency?.medianMs
+            downloadMbps = m.download?.mbps
+            uploadMbps = m.upload?.mbps
+            recent.insert(m, at: 0)
+            if m.valid && Calendar.current.isDateInToday(m.startedAt) {
+                // EXTENSION POINT (schedulers issue): replace with the engine's daily
+                // status (`engine.dailyStatus()`), which counts stored samples in the
+                // user's time zone across launches; this counts this session only.
+                todayCount += 1
+            }
+        } catch let error as IspeedError {
+            errorCode = Self.code(of: error)
+        } catch {
+            errorCode = "internal"
+        }
+        handle = nil
+        running = false
+        phase = nil
+        await reminders.update(done: todayCount, target: dailyTarget)
+    }
+
+    fileprivate func hear(_ event: ProgressEvent) {
+        switch event {
+        case let .phaseStarted(phase):
+            self.phase = phase
+        case let .interval(phase, _, mbps, estimateMbps, _):
+            if phase == .download {
+                downloadMbps = estimateMbps ?? mbps
+            } else {
+                uploadMbps = estimateMbps ?? mbps
+            }
+        case let .phaseFinished(phase, value):
+            switch phase {
+            case .latency: latencyMs = value
+            case .download: downloadMbps = value
+            case .upload: uploadMbps = value
+            }
+        case .rtt:
+            break
+        }
+    }
+
+    private static func code(of error: IspeedError) -> String {
+        switch error {
+        case let .InvalidInput(code, _), let .WifiOn(code, _), let .Network(code, _),
+             let .Server(code, _), let .Cancelled(code, _), let .Storage(code, _),
+             let .Internal(code, _):
+            return code
+        }
+    }
+}
+
+/// Forwards engine events (on the engine's threads) to the model on the main actor.
+private final class Listener: MeasureListener {
+    private weak var model: MeasureModel?
+
+    init(model: MeasureModel) {
+        self.model = model
+    }
+
+    func onProgress(event: ProgressEvent) {
+        Task { @MainActor [weak model] in
+            model?.hear(event)
+        }
+    }
+}

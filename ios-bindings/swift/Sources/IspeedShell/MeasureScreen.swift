@@ -1,0 +1,90 @@
+// The measure screen: Measure button, live progress, today's count toward three, and
+// this session's results.
+
+import IspeedCore
+import SwiftUI
+
+/// The app's main screen.
+public struct MeasureScreen: View {
+    @ObservedObject private var model: MeasureModel
+
+    public init(model: MeasureModel) {
+        self.model = model
+    }
+
+    public var body: some View {
+        VStack(alignment: .leading, spacing: 16) {
+            Text(String(format: NSLocalizedString("today.count", bundle: .module, comment: ""),
+                        model.todayCount, model.dailyTarget))
+                .font(.headline)
+            ProgressView(value: Double(min(model.todayCount, model.dailyTarget)),
+                         total: Double(model.dailyTarget))
+
+            if model.running {
+                Button(role: .cancel) {
+                    model.cancel()
+                } label: {
+                    Text("cancel", bundle: .module).frame(maxWidth: .infinity)
+                }
+                .buttonStyle(.bordered)
+            } else {
+                Button {
+                    model.measure()
+                } label: {
+                    Text("measure", bundle: .module).frame(maxWidth: .infinity)
+                }
+                .buttonStyle(.borderedProminent)
+            }
+
+            if let phase = model.phase {
+                Text(LocalizedStringKey(Self.phaseKey(phase)), bundle: .module)
+                    .font(.subheadline)
+            }
+            FiguresRow(latencyMs: model.latencyMs, downloadMbps: model.downloadMbps, uploadMbps: model.uploadMbps)
+
+            if let code = model.errorCode {
+                Text(LocalizedStringKey("error." + code), bundle: .module)
+                    .foregroundColor(.red)
+            }
+
+            Text("history", bundle: .module).font(.headline)
+            List(model.recent, id: \.id) { m in
+                VStack(alignment: .leading) {
+                    Text(m.startedAt, style: .time).font(.caption)
+                    FiguresRow(latencyMs: m.latency?.medianMs, downloadMbps: m.download?.mbps, uploadMbps: m.upload?.mbps)
+                }
+            }
+            .listStyle(.plain)
+        }
+        .padding()
+    }
+
+    private static func phaseKey(_ phase: Phase) -> String {
+        switch phase {
+        case .latency: return "phase.latency"
+        case .download: return "phase.download"
+        case .upload: return "phase.upload"
+        }
+    }
+}
+
+/// Latency, download and upload side by side.
+struct FiguresRow: View {
+    let latencyMs: Double?
+    let downloadMbps: Double?
+    let uploadMbps: Double?
+
+    var body: some View {
+        HStack(spacing: 16) {
+            Label(Self.format(latencyMs) + " ms", systemImage: "timer")
+            Label(Self.format(downloadMbps) + " Mbit/s", systemImage: "arrow.down")
+            Label(Self.format(uploadMbps) + " Mbit/s", systemImage: "arrow.up")
+        }
+        .font(.callout)
+    }
+
+    private static func format(_ value: Double?) -> String {
+        guard let value else { return "–" }
+        return String(format: "%.1f", value)
+    }
+}
