@@ -726,8 +726,10 @@ async fn demo_runs_from_several_installs_count_each_install_once_per_area() {
     let (base, stop) = collector(&dir.0.join("collector.db")).await;
     let db = |name: &str| dir.0.join(name).display().to_string();
     let (a, b, c) = (db("a.db"), db("b.db"), db("c.db"));
-    let demo = |db: &str, area: &str, cellular: bool| {
-        let mut args = vec![
+    // Exactly the acceptance form: `ispeed demo --area ... --collector ...`;
+    // a demo naming an area labels its emulated link cellular, so it counts.
+    let demo = |db: &str, area: &str| {
+        let args = vec![
             "demo",
             "--json",
             "--max-seconds",
@@ -741,9 +743,6 @@ async fn demo_runs_from_several_installs_count_each_install_once_per_area() {
             "--collector",
             &base,
         ];
-        if cellular {
-            args.push("--emulate-cellular");
-        }
         let out = ispeed(&args);
         let d: Value = serde_json::from_str(&out).expect("result document");
         d["participant"]["install_id"]
@@ -751,13 +750,12 @@ async fn demo_runs_from_several_installs_count_each_install_once_per_area() {
             .expect("install id")
             .to_owned()
     };
-    // Install A measures twice in Tản Lĩnh, install B once; install C measures in Ba
-    // Trại over what the demo calls loopback: kept, not counted.
-    let id_a = demo(&a, THON_1, true);
-    assert_eq!(demo(&a, THON_1, true), id_a, "one install, one id");
-    let id_b = demo(&b, THON_1, true);
+    // Install A measures twice in Tản Lĩnh, install B once, install C once in Ba Trại.
+    let id_a = demo(&a, THON_1);
+    assert_eq!(demo(&a, THON_1), id_a, "one install, one id");
+    let id_b = demo(&b, THON_1);
     assert_ne!(id_a, id_b);
-    demo(&c, BA_TRAI, false);
+    demo(&c, BA_TRAI);
     // A second, different area on install A is refused before measuring.
     let refused = Command::new(env!("CARGO_BIN_EXE_ispeed"))
         .args(["demo", "--db", &a, "--area", BA_TRAI])
@@ -775,7 +773,7 @@ async fn demo_runs_from_several_installs_count_each_install_once_per_area() {
     assert_eq!(
         rows,
         vec![
-            ("Hà Nội / Ba Vì / Ba Trại", 0, 0, 1),
+            ("Hà Nội / Ba Vì / Ba Trại", 1, 1, 0),
             ("Hà Nội / Ba Vì / Tản Lĩnh", 2, 3, 0),
             ("Hà Nội / Ba Vì / Tản Lĩnh / Thôn 1", 2, 3, 0),
         ]
