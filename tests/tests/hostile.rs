@@ -10,7 +10,6 @@ use ispeed_core::measure::Phase;
 use ispeed_core::{
     Error, MeasureRequest, MeasurementResult, StaticPlatform, SystemClock, Transport, measure,
 };
-use ispeed_e2e::soak::{open_fds, rss_bytes};
 use ispeed_e2e::{Recorder, loopback_any_port};
 use ispeed_server::faults::Fault;
 use ispeed_server::{LinkProfile, ServerConfig};
@@ -365,112 +364,6 @@ async fn garbage_info_and_nothing_else_is_an_unknown_protocol() {
     assert_eq!(e.code(), "unknown_protocol");
     assert!(e.to_string().contains("--protocol"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(3));
-}
-
-/// Runs `runs` measurements against one server with `fault`, checking each outcome
-/// with `check`, and returns (RSS, fds) after each run, with the server still up:
-/// connections a run leaked would still be open.
-async fn resources_under(
-    fault: Fault,
-    runs: usize,
-    tune: impl Fn(&mut MeasureRequest),
-    check: impl Fn(&Result<MeasurementResult, Error>),
-) -> Vec<(u64, usize)> {
-    let mut config = ServerConfig::new(LinkProfile {
-        down_mbps: Some(40.0),
-        up_mbps: Some(20.0),
-        rtt_ms: 5,
-    });
-    config.fault = Some(fault);
-    let server = ispeed_server::spawn(loopback_any_port(), config)
-        .await
-        .expect("server starts");
-    let mut samples = Vec::new();
-    for _ in 0..runs {
-        let mut req = quick(server.url());
-        tune(&mut req);
-        let r = measure(
-            &req,
-            &StaticPlatform::new(Transport::Loopback),
-            &SystemClock,
-            &Recorder::default(),
-            &CancellationToken::new(),
-        )
-        .await;
-        check(&r);
-        // Let connections closed at the end of the run finish closing.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        samples.push((rss_bytes(), open_fds()));
-    }
-    server.stop().await;
-    samples
-}
-
-/// Growth from the first run to the last ones, compared with bounds generous enough
-/// for the other tests of this binary running alongside (two at a time), and far
-/// below what a leak of the stalled connections or of buffered bodies would show.
-fn assert_flat(what: &str, samples: &[(u64, usize)]) {
-    let (rss0, fds0) = samples[0];
-    let tail = &samples[samples.len() - 2..];
-    let rss_end = tail.iter().map(|s| s.0).min().expect("samples");
-    let fds_end = tail.iter().map(|s| s.1).min().expect("samples");
-    let peak = samples.iter().map(|s| s.0).max().expect("samples");
-    eprintln!(
-        "{what}: RSS {:.1} -> {:.1} MiB (peak {:.1}), fds {fds0} -> {fds_end}, {} runs",
-        rss0 as f64 / 1048576.0,
-        rss_end as f64 / 1048576.0,
-        peak as f64 / 1048576.0,
-        samples.len()
-    );
-    assert!(
-        rss_end < rss0 + 32 * 1024 * 1024,
-        "{what}: RSS grew from {rss0} to {rss_end} bytes"
-    );
-    assert!(
-        peak < 512 * 1024 * 1024,
-        "{what}: RSS peaked at {peak} bytes"
-    );
-    assert!(
-        fds_end <= fds0 + 12,
-        "{what}: fds grew from {fds0} to {fds_end}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_and_connections_stay_bounded_under_stalls() {
-    // Each run reads 1 MB per stream, then waits out the stall: stalled bodies must
-    // not pile up, and stalled connections must be closed, run after run.
-    let samples = resources_under(
-        Fault::StallAfter(1_000_000),
-        6,
-        |_| {},
-        |r| {
-            assert!(
-                matches!(
-                    r,
-                    Err(Error::Stalled {
-                        phase: Phase::Download,
-                        ..
-                    })
-                ),
-                "{r:?}"
-            )
-        },
-    )
-    .await;
-    assert_flat("stall-after=1000000", &samples);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_and_connections_stay_bounded_under_a_slow_drip() {
-    let samples = resources_under(
-        Fault::Drip(20_000),
-        3,
-        |req| req.config = req.config.clone().with_max_duration(Duration::from_secs(2)),
-        |r| assert!(r.as_ref().is_ok_and(|r| r.download.is_some()), "{r:?}"),
-    )
-    .await;
-    assert_flat("drip=20000", &samples);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,3 +168,67 @@ async fn progress_and_result_document() -> TestResult {
     assert_eq!(back, r);
     Ok(())
 }
+
+/// Bytes the kernel may still deliver after the sockets closed: what the client's
+/// send buffers and the server's receive buffers can hold, for `streams` connections.
+fn socket_buffer_bound(streams: u8) -> u64 {
+    let max = |file: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/{file}"))
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
+            .unwrap_or(6 << 20)
+    };
+    u64::from(streams) * (max("tcp_wmem") + max("tcp_rmem"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_stops_sending_when_the_measurement_returns() -> TestResult {
+    // The upload phase ends on its stop rule with most of a large byte budget unsent;
+    // none of that remainder may leave the phone afterwards (the app lives on after
+    // the measurement, and those bytes would come out of the citizen's data plan).
+    // What the kernel had already buffered still drains, at the link's rate.
+    let srv = server(40.0, 30.0, 20).await?;
+    let mut request = MeasureRequest::new(srv.url());
+    request.policy = NetworkPolicy::AnyNetwork;
+    request.config.upload.max_bytes = 400_000_000;
+    let r = measure(
+        &request,
+        &StaticPlatform::new(Transport::Loopback),
+        &SystemClock,
+        &Recorder::default(),
+        &CancellationToken::new(),
+    )
+    .await?;
+    let up = r.upload.expect("upload measured");
+    assert_eq!(up.stop_reason, StopReason::Stable, "{up:?}");
+    let counters = &srv.state.counters;
+    let at_end = counters.up();
+    // Wait (at most 12 s) for a whole second without a byte arriving.
+    let mut last = at_end;
+    let mut quiet = false;
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = counters.up();
+        if now == last {
+            quiet = true;
+            break;
+        }
+        last = now;
+    }
+    let after = counters.up() - at_end;
+    srv.stop().await;
+    eprintln!(
+        "measured {} bytes; {after} more arrived after the end",
+        up.bytes
+    );
+    assert!(
+        quiet,
+        "still uploading 12 s after the end: {after} bytes so far"
+    );
+    let bound = socket_buffer_bound(request.config.upload.streams);
+    assert!(
+        after <= bound,
+        "{after} bytes after the end, kernel buffers hold {bound}"
+    );
+    Ok(())
+}

@@ -94,16 +94,28 @@ struct Limits {
 
 /// A body of `len` payload bytes; `handed_over`, if given, is set when its last
 /// chunk has been handed to the connection.
-fn body(len: u64, handed_over: Option<Arc<AtomicBool>>) -> Body {
+///
+/// The body fails as soon as `stop` is cancelled. The HTTP stack sends a request body
+/// on its own connection task, which outlives the response we drop when the phase
+/// ends: without this, every stream would go on pushing the rest of its byte share
+/// after the measurement, burning the citizen's mobile data in a long-lived app. A
+/// failed body makes the stack abort the request and close the connection.
+fn body(len: u64, handed_over: Option<Arc<AtomicBool>>, stop: CancellationToken) -> Body {
     let mut chunks = payload_chunks(len, CHUNK).peekable();
     let tracked = std::iter::from_fn(move || {
+        if stop.is_cancelled() {
+            return Some(Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "the upload phase is over",
+            )));
+        }
         let chunk = chunks.next()?;
         if chunks.peek().is_none() {
             if let Some(flag) = &handed_over {
                 flag.store(true, Ordering::Release);
             }
         }
-        Some(Ok::<_, std::io::Error>(chunk))
+        Some(Ok(chunk))
     });
     Body::wrap_stream(stream::iter(tracked))
 }
@@ -114,13 +126,14 @@ async fn send(
     len: u64,
     limits: Limits,
     handed_over: Option<Arc<AtomicBool>>,
+    stop: &CancellationToken,
 ) -> Result<reqwest::Response> {
     let host = url.host_str().unwrap_or_default().to_owned();
     let req = client
         .post(url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
         .header(reqwest::header::CONTENT_LENGTH, len)
-        .body(body(len, handed_over))
+        .body(body(len, handed_over, stop.clone()))
         .send();
     let resp = tokio::time::timeout(limits.request, req)
         .await
@@ -146,7 +159,7 @@ async fn reported_stream(
     let host = url.host_str().unwrap_or_default().to_owned();
     let mut resp = tokio::select! {
         _ = stop.cancelled() => return Ok(()),
-        r = send(&client, &url, len, limits, None) => r?,
+        r = send(&client, &url, len, limits, None, &stop) => r?,
     };
     log.record(Instant::now(), 0);
     let mut reports = ReportReader::new(len);
@@ -203,7 +216,7 @@ async fn completion_stream(
         let sent_at = Instant::now();
         let exchange = async {
             let handed_over = Arc::new(AtomicBool::new(false));
-            let resp = send(&client, &url, len, limits, Some(handed_over.clone())).await?;
+            let resp = send(&client, &url, len, limits, Some(handed_over.clone()), &stop).await?;
             resp.bytes()
                 .await
                 .map_err(|e| Error::from_http(PHASE, &host, &e))?;
