@@ -21,22 +21,28 @@ pub const MAX_AREA_PART_CHARS: usize = 120;
 /// (`"Tản Lĩnh"` or the statistics office's `"09913"`), as the campaign prefers; the
 /// collector groups samples by the levels given, ignoring case and spacing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Area {
     /// Province or centrally-governed city (tỉnh / thành phố).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub province: Option<String>,
     /// District (quận / huyện / thị xã).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub district: Option<String>,
     /// Commune, ward or township (xã / phường / thị trấn): the unit with a target of
     /// participants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub commune: Option<String>,
     /// Hamlet, village or residential group (thôn / ấp / bản / tổ dân phố).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub hamlet: Option<String>,
     /// An organisation taking part as such: a school, an office, a company.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub organisation: Option<String>,
 }
 
@@ -182,6 +188,7 @@ pub struct Participant {
 
 /// How a measurement was started, for the campaign's platform split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "lowercase")]
 pub enum MeasureMode {
     /// Started by a scheduler without the user (Android auto-measure, `ispeed auto`).

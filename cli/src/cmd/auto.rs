@@ -9,7 +9,7 @@ use clap::Args;
 use ispeed_core::measure::Silent;
 use ispeed_core::network::Transport;
 use ispeed_core::schedule::auto::{AutoPolicy, Decision, run_loop};
-use ispeed_core::schedule::{PastRun, PlatformState, parse_time_zone};
+use ispeed_core::schedule::{HISTORY_WINDOW, PastRun, PlatformState, parse_time_zone};
 use ispeed_core::{Clock, MeasureRequest, NetworkContext, SystemClock};
 use tokio_util::sync::CancellationToken;
 
@@ -49,9 +49,6 @@ pub struct AutoArgs {
     #[command(flatten)]
     pub db: crate::db::DbArg,
 }
-
-/// How far back the policy looks: its monthly budget is the longest window it needs.
-const HISTORY_WINDOW: Duration = Duration::days(40);
 
 fn parse_active(s: &str) -> Result<(NaiveTime, NaiveTime), String> {
     let bad = || format!("--active must look like 08:00-21:00, got {s:?}");

@@ -12,14 +12,16 @@ use super::platform::{ForeignListener, ForeignPlatform, MeasureListener, Platfor
 use super::settings::{self, Settings};
 use super::types::{EngineConfig, Measurement, Server};
 use crate::clock::{Clock, SystemClock};
+use crate::config::MeasureConfig;
+use crate::measure::{MeasureRequest, Phases};
 use crate::network::NetworkPolicy;
+use crate::participant::{Area, MeasureMode};
 use crate::platform::Platform as _;
-use crate::store::Store;
 use crate::store::samples::FailedAttempt;
+use crate::store::{AreaSetting, Store};
 
 /// The sample database inside the app's data directory.
 const STORE_FILE: &str = "ispeed.db";
-use crate::measure::{MeasureRequest, Phases};
 
 /// The measurement engine of an app: settings, the platform, measurements.
 ///
@@ -30,15 +32,22 @@ pub struct Engine {
 }
 
 /// What a running measurement shares with the engine.
-struct Inner {
-    store: Store,
+pub(super) struct Inner {
+    pub(super) store: Store,
     settings_file: PathBuf,
     settings: Mutex<Settings>,
-    platform: Arc<dyn Platform>,
+    pub(super) platform: Arc<dyn Platform>,
+}
+
+impl Engine {
+    /// The state shared with tasks on the engine's runtime.
+    pub(super) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
 }
 
 impl Inner {
-    fn settings(&self) -> Settings {
+    pub(super) fn settings(&self) -> Settings {
         self.settings
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -87,7 +96,7 @@ impl Engine {
 
     /// Checks and stores new settings; on error nothing changes.
     pub fn update_settings(&self, settings: Settings) -> Result<(), IspeedError> {
-        settings.measure_config()?;
+        settings.validate()?;
         let mut current = self
             .inner
             .settings
@@ -110,7 +119,16 @@ impl Engine {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
         let handle = MeasureHandle::spawn(cancel, async move {
-            run_measurement(&inner, server, listener, &token).await
+            let config = inner.settings().measure_config()?;
+            run_measurement(
+                &inner,
+                server,
+                config,
+                MeasureMode::Manual,
+                listener,
+                &token,
+            )
+            .await
         })?;
         Ok(Arc::new(handle))
     }
@@ -128,30 +146,39 @@ impl Engine {
         self.start_measure(server, listener)?.wait().await
     }
 
-    /// The `limit` most recent stored measurements, newest first.
-    pub fn history(&self, limit: u32) -> Result<Vec<Measurement>, IspeedError> {
-        let store = &self.inner.store;
-        store
-            .recent(limit)?
-            .into_iter()
-            .filter_map(|row| store.result(row.id).transpose())
-            .map(|r| Measurement::try_from(&r?))
-            .collect()
+    /// The campaign area this participant chose, if any.
+    pub fn area(&self) -> Result<Option<Area>, IspeedError> {
+        Ok(self.inner.store.area()?)
     }
 
-    // Extension points still to forward (each a one-line call into its module; none
-    // is faked here):
-    //   fn daily_summaries(&self, days: u32) -> Result<Vec<DailySummary>, IspeedError> store
-    //   fn export(&self, format: ExportFormat) -> Result<String, IspeedError>          store::export
-    //   async fn flush_uploads(&self) -> Result<UploadReport, IspeedError>             report
-    //   fn auto_decision(&self) -> Result<AutoDecision, IspeedError>                   schedule::auto
-    //   fn daily_status(&self) -> Result<DailyStatus, IspeedError>                     schedule::daily
+    /// Sets the campaign area, once: a participant chooses it when joining, and a
+    /// later, different choice does not move their samples to another area. Returns
+    /// the area in force (the earlier one when one was already set). The area is
+    /// carried in every result document from then on.
+    pub fn set_area(&self, area: Area) -> Result<Area, IspeedError> {
+        Ok(match self.inner.store.set_area_once(area.clone())? {
+            AreaSetting::Stored | AreaSetting::Unchanged => area,
+            AreaSetting::Kept(old) => old,
+        })
+    }
+
+    /// Parses an area typed as one line: `province/district/commune/hamlet` (most
+    /// general first, a shorter path fills the first levels) or `key=value` pairs
+    /// (`commune=Tản Lĩnh,hamlet=Thôn 3`, `org=THPT Ba Vì`).
+    pub fn parse_area(&self, text: String) -> Result<Area, IspeedError> {
+        Ok(Area::parse(&text)?)
+    }
 }
 
 /// One measurement, from policy check to result, on the engine's runtime.
-async fn run_measurement(
+///
+/// `config` sets the budgets (the user's settings, or the auto policy's smaller ones);
+/// `mode` says who started it, for the campaign's platform split.
+pub(super) async fn run_measurement(
     inner: &Inner,
     server: Option<Server>,
+    config: MeasureConfig,
+    mode: MeasureMode,
     listener: Arc<dyn MeasureListener>,
     cancel: &CancellationToken,
 ) -> Result<Measurement, IspeedError> {
@@ -161,7 +188,7 @@ async fn run_measurement(
     let request = MeasureRequest {
         server: server.url,
         protocol: server.protocol,
-        config: settings.measure_config()?,
+        config,
         phases: Phases::default(),
         policy: if settings.cellular_only {
             NetworkPolicy::CellularOnly
@@ -174,7 +201,8 @@ async fn run_measurement(
     // Stored before returning, so a sample is kept even when the app dies right after;
     // a failure is recorded too, so the user sees it in the history.
     match result {
-        Ok(result) => {
+        Ok(mut result) => {
+            inner.store.stamp(&mut result, mode)?;
             inner.store.save_result(&result)?;
             Measurement::try_from(&result)
         }

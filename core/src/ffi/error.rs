@@ -93,6 +93,17 @@ impl IspeedError {
         }
     }
 
+    /// The error a caught panic (in the engine, or a foreign callback that threw)
+    /// becomes.
+    pub(crate) fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Self::internal(format!("the engine stopped on an internal error: {what}"))
+    }
+
     /// A failure that is nobody's fault but ours.
     pub(crate) fn internal(reason: impl Into<String>) -> Self {
         IspeedError::Internal {
@@ -138,6 +149,13 @@ impl From<Error> for IspeedError {
             _ => IspeedError::Internal { code, reason },
         }
     }
+}
+
+/// Runs `f` on the caller's thread, turning a panic (a foreign callback that threw
+/// inside it) into [`IspeedError::Internal`]: it must not unwind into the app.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, IspeedError>) -> Result<T, IspeedError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|payload| Err(IspeedError::from_panic(&*payload)))
 }
 
 #[cfg(test)]
@@ -187,5 +205,13 @@ mod tests {
         assert!(matches!(timeout, IspeedError::Server { .. }));
         let bad = IspeedError::from(Error::Config("x".into()));
         assert!(matches!(bad, IspeedError::InvalidInput { .. }));
+    }
+
+    #[test]
+    fn a_panic_inside_a_guarded_call_is_an_internal_error() {
+        let e = guarded::<()>(|| panic!("radio service unavailable")).expect_err("caught");
+        assert_eq!(e.code(), "internal");
+        assert!(e.to_string().contains("radio service unavailable"), "{e}");
+        assert_eq!(guarded(|| Ok(7)), Ok(7));
     }
 }

@@ -38,7 +38,7 @@ impl MeasureHandle {
             let result = AssertUnwindSafe(run)
                 .catch_unwind()
                 .await
-                .unwrap_or_else(|payload| Err(IspeedError::internal(panic_message(&payload))));
+                .unwrap_or_else(|payload| Err(IspeedError::from_panic(&*payload)));
             let _ = tx.send(Some(result));
         });
         Ok(Self { cancel, outcome })
@@ -76,14 +76,4 @@ impl Drop for MeasureHandle {
     fn drop(&mut self) {
         self.cancel.cancel();
     }
-}
-
-/// The text of a panic payload.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned());
-    format!("the measurement stopped on an internal error: {what}")
 }

@@ -5,7 +5,8 @@
 //! to the module that owns the logic.
 //!
 //! - [`Engine`]: one per app; holds the data directory, the settings and the
-//!   platform the shell implements; starts measurements.
+//!   platform the shell implements; starts measurements (`engine`), reads and sends
+//!   the stored samples (`samples`), and answers the schedulers (`routine`).
 //! - [`MeasureHandle`]: a running measurement; `cancel()` or dropping it stops it.
 //! - [`Platform`] and [`MeasureListener`]: implemented in Kotlin and Swift.
 //! - [`IspeedError`]: the small error enum the apps see, each case with a stable code.
@@ -17,7 +18,9 @@ mod engine;
 mod error;
 mod handle;
 mod platform;
+mod routine;
 mod runtime;
+mod samples;
 mod settings;
 mod types;
 
@@ -26,4 +29,7 @@ pub use error::IspeedError;
 pub use handle::MeasureHandle;
 pub use platform::{MeasureListener, Platform};
 pub use settings::Settings;
-pub use types::{EngineConfig, Measurement, Server};
+pub use types::{
+    AutoDecision, DailyStatus, DaySummary, EngineConfig, Measurement, RejectedSample, Server,
+    UploadReport,
+};

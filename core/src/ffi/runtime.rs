@@ -4,8 +4,11 @@
 //! thread that is itself inside a runtime panics, and the last reference to an
 //! engine may be released anywhere (a Kotlin cleaner thread, a Swift deinit).
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 
+use futures_util::FutureExt;
 use tokio::runtime::Runtime;
 
 use super::error::IspeedError;
@@ -28,4 +31,18 @@ pub(crate) fn get() -> Result<&'static Runtime, IspeedError> {
         })
         .as_ref()
         .map_err(|e| IspeedError::internal(format!("cannot start the engine's threads: {e}")))
+}
+
+/// Runs `work` on the engine's runtime and waits for it from any executor (the one
+/// uniffi drives a foreign `suspend`/`async` call on); a panic becomes an error.
+pub(crate) async fn run<F, T>(work: F) -> Result<T, IspeedError>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    get()?
+        .spawn(AssertUnwindSafe(work).catch_unwind())
+        .await
+        .map_err(|e| IspeedError::internal(format!("an engine task ended abnormally: {e}")))?
+        .map_err(|payload| IspeedError::from_panic(&*payload))
 }

@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use chrono::NaiveTime;
+
 use super::error::IspeedError;
 use super::types::Server;
 use crate::config::{self, MeasureConfig};
 use crate::protocol::ProtocolKind;
+use crate::report::Uploader;
+use crate::schedule::daily::{self, DailyPolicy};
 
 /// File name of the settings inside the data directory.
 const FILE: &str = "settings.json";
@@ -31,6 +35,13 @@ pub struct Settings {
     /// Mobile data budget of the download phase, megabytes (10^6 bytes, at least 2);
     /// the upload phase gets the core's share of it (half, see `config`).
     pub max_megabytes: u32,
+    /// Base URL of the campaign's collector that stored samples are sent to; empty
+    /// until the operator deploying the app sets it.
+    pub collector: String,
+    /// iOS: valid cellular measurements asked for each local day.
+    pub daily_target: u32,
+    /// iOS: local times of the day's reminders, `HH:MM`, ascending.
+    pub reminder_times: Vec<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +59,12 @@ impl Default for Settings {
             streams: config::DEFAULT_STREAMS,
             max_seconds: u32::try_from(c.download.max_duration.as_secs()).unwrap_or(10),
             max_megabytes: u32::try_from(c.download.max_bytes / 1_000_000).unwrap_or(50),
+            collector: String::new(),
+            daily_target: daily::DEFAULT_TARGET,
+            reminder_times: daily::default_reminder_slots()
+                .iter()
+                .map(|t| t.format("%H:%M").to_string())
+                .collect(),
         }
     }
 }
@@ -66,6 +83,39 @@ impl Settings {
             download / (config::DOWNLOAD_BYTE_BUDGET / config::UPLOAD_BYTE_BUDGET).max(1);
         config.validate()?;
         Ok(config)
+    }
+
+    /// The daily target and reminders these settings describe, validated.
+    pub(crate) fn daily_policy(&self) -> Result<DailyPolicy, IspeedError> {
+        let slots = self
+            .reminder_times
+            .iter()
+            .map(|t| {
+                NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| {
+                    crate::Error::Config(format!(
+                        "reminder time {t:?} is not HH:MM (for example 09:00)"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(DailyPolicy::new(self.daily_target, slots)?)
+    }
+
+    /// The collector to send samples to, checked; `None` when none is set.
+    pub(crate) fn uploader(&self) -> Result<Option<Uploader>, IspeedError> {
+        let url = self.collector.trim();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Uploader::new(url)?))
+    }
+
+    /// Checks every setting; on error the message names the one to fix.
+    pub(crate) fn validate(&self) -> Result<(), IspeedError> {
+        self.measure_config()?;
+        self.daily_policy()?;
+        self.uploader()?;
+        Ok(())
     }
 }
 
@@ -138,6 +188,41 @@ mod tests {
         };
         let err = s.measure_config().expect_err("40 streams");
         assert_eq!(err.code(), "invalid_config");
+    }
+
+    #[test]
+    fn reminder_times_and_the_collector_are_checked() {
+        let policy = Settings::default()
+            .daily_policy()
+            .expect("defaults are valid");
+        assert_eq!(policy, DailyPolicy::default());
+        for bad in [
+            Settings {
+                reminder_times: vec!["9h".to_owned()],
+                ..Settings::default()
+            },
+            Settings {
+                daily_target: 0,
+                ..Settings::default()
+            },
+            Settings {
+                collector: "ftp://collector.example".to_owned(),
+                ..Settings::default()
+            },
+        ] {
+            let err = bad.validate().expect_err("refused");
+            assert!(
+                matches!(err, IspeedError::InvalidInput { .. }),
+                "{bad:?}: {err:?}"
+            );
+        }
+        let s = Settings {
+            reminder_times: vec!["19:30".to_owned(), " 08:15".to_owned()],
+            collector: "https://collector.example/".to_owned(),
+            ..Settings::default()
+        };
+        s.validate().expect("valid");
+        assert_eq!(s.daily_policy().expect("valid").reminder_slots.len(), 2);
     }
 
     #[test]

@@ -77,3 +77,113 @@ impl TryFrom<&MeasurementResult> for Measurement {
         })
     }
 }
+
+/// Statistics of one local day (the platform's time zone).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DaySummary {
+    /// The local date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Samples stored that day, valid or not.
+    pub samples: u32,
+    /// Valid samples: the only ones in the medians.
+    pub valid: u32,
+    /// Failed attempts that day.
+    pub failures: u32,
+    /// Median download of the valid samples, Mbit/s.
+    pub download_mbps: Option<f64>,
+    /// Median upload of the valid samples, Mbit/s.
+    pub upload_mbps: Option<f64>,
+    /// Median latency of the valid samples, ms.
+    pub latency_ms: Option<f64>,
+}
+
+impl From<crate::store::DaySummary> for DaySummary {
+    fn from(d: crate::store::DaySummary) -> Self {
+        Self {
+            date: d.date.to_string(),
+            samples: d.samples,
+            valid: d.valid,
+            failures: d.failures,
+            download_mbps: d.download_mbps,
+            upload_mbps: d.upload_mbps,
+            latency_ms: d.latency_ms,
+        }
+    }
+}
+
+/// A sample the collector refused (a 4xx): it stays stored and pending.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RejectedSample {
+    /// Id of the sample.
+    pub id: String,
+    /// What the collector said.
+    pub reason: String,
+}
+
+/// What one flush of the pending uploads did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct UploadReport {
+    /// Ids the collector confirmed, in the order sent; they are marked uploaded.
+    pub sent: Vec<String>,
+    /// Samples the collector refused.
+    pub rejected: Vec<RejectedSample>,
+    /// Samples still waiting for the collector.
+    pub remaining: u32,
+}
+
+/// The auto-measure decision (Android): measure now or not, and when to ask again.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AutoDecision {
+    /// Whether to measure now (with [`super::Engine::measure_auto`]).
+    pub run: bool,
+    /// Stable code of the reason (`first_run`, `due`, `wifi_connected`, `not_cellular`,
+    /// `battery_low`, `daily_budget`, `outside_active_hours`...).
+    pub reason: String,
+    /// The reason, in English, for logs.
+    pub message: String,
+    /// When to wake up and ask again; always in the future.
+    pub next_check_at: SystemTime,
+}
+
+impl From<crate::schedule::auto::Decision> for AutoDecision {
+    fn from(d: crate::schedule::auto::Decision) -> Self {
+        Self {
+            run: d.run,
+            reason: d.reason.code().to_owned(),
+            message: d.message,
+            next_check_at: d.next_check_at.into(),
+        }
+    }
+}
+
+/// Where today stands against the daily target (iOS): valid cellular measurements
+/// counted in the platform's time zone, and the reminders to book.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DailyStatus {
+    /// Valid cellular measurements today.
+    pub done_today: u32,
+    /// The daily target.
+    pub target: u32,
+    /// Measurements still wanted today (0 once the target is met).
+    pub remaining: u32,
+    /// The next reminder, `None` once today's target is met.
+    pub next_reminder_at: Option<SystemTime>,
+    /// Every reminder to book as a local notification now, ascending (today's
+    /// remaining slots unless the target is met, then tomorrow's).
+    pub upcoming_reminders: Vec<SystemTime>,
+    /// Local midnight: ask for a new status after it.
+    pub day_ends_at: SystemTime,
+}
+
+impl From<crate::schedule::daily::DailyStatus> for DailyStatus {
+    fn from(s: crate::schedule::daily::DailyStatus) -> Self {
+        Self {
+            done_today: s.done_today,
+            target: s.target,
+            remaining: s.remaining,
+            next_reminder_at: s.next_reminder_at.map(Into::into),
+            upcoming_reminders: s.upcoming_reminders.into_iter().map(Into::into).collect(),
+            day_ends_at: s.day_ends_at.into(),
+        }
+    }
+}

@@ -63,6 +63,12 @@ pub struct DailyStatus {
     pub next_reminder_at: Option<DateTime<Utc>>,
     /// Local midnight: the count starts again, ask for a new status.
     pub day_ends_at: DateTime<Utc>,
+    /// Every reminder to schedule now, ascending: today's slots still ahead while the
+    /// target is not met, then all of tomorrow's. iOS apps do not run in the
+    /// background, so the shell books them all as local notifications and replaces
+    /// them whenever it gets a new status; the day's reminders fire even if the app is
+    /// not opened in between.
+    pub upcoming_reminders: Vec<DateTime<Utc>>,
 }
 
 impl DailyPolicy {
@@ -126,20 +132,25 @@ impl DailyPolicy {
         let tomorrow = next_date(today);
         let done_today = self.done_today(now, tz, history);
         let remaining = self.target.saturating_sub(done_today);
-        let next_reminder_at = if remaining == 0 {
-            None
+        let mut upcoming_reminders: Vec<DateTime<Utc>> = if remaining == 0 {
+            Vec::new()
         } else {
             self.slots_on(tz, today)
                 .into_iter()
-                .find(|&slot| slot > now)
-                .or_else(|| self.slots_on(tz, tomorrow).into_iter().next())
+                .filter(|&slot| slot > now)
+                .collect()
         };
+        upcoming_reminders.extend(self.slots_on(tz, tomorrow));
+        let next_reminder_at = (remaining > 0)
+            .then(|| upcoming_reminders.first().copied())
+            .flatten();
         DailyStatus {
             done_today,
             target: self.target,
             remaining,
             next_reminder_at,
             day_ends_at: day_start(tz, tomorrow),
+            upcoming_reminders,
         }
     }
 }
@@ -221,6 +232,30 @@ mod tests {
             assert_eq!(s.next_reminder_at, next, "at {now}");
             assert_eq!(s.day_ends_at, local(tz, "2026-11-26 00:00"));
         }
+    }
+
+    #[test]
+    fn upcoming_reminders_cover_the_rest_of_today_and_tomorrow() {
+        let tz = Ho_Chi_Minh;
+        let policy = DailyPolicy::default();
+        let today = |s: &str| local(tz, &format!("2026-11-25 {s}"));
+        let tomorrow: Vec<_> = ["09:00", "13:00", "19:00"]
+            .iter()
+            .map(|s| local(tz, &format!("2026-11-26 {s}")))
+            .collect();
+        let s = policy.status(today("10:00"), tz, &[run(today("09:10"), 1)]);
+        let mut expected = vec![today("13:00"), today("19:00")];
+        expected.extend(&tomorrow);
+        assert_eq!(s.upcoming_reminders, expected);
+        assert_eq!(s.next_reminder_at, Some(today("13:00")));
+        // Target met: nothing more today, but tomorrow's reminders stay booked.
+        let done: Vec<_> = ["09:10", "09:20", "09:30"]
+            .iter()
+            .map(|t| run(today(t), 1))
+            .collect();
+        let s = policy.status(today("10:00"), tz, &done);
+        assert_eq!(s.upcoming_reminders, tomorrow);
+        assert_eq!(s.next_reminder_at, None);
     }
 
     #[test]

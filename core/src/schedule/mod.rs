@@ -26,6 +26,10 @@ use serde::{Deserialize, Serialize};
 use crate::network::{NetworkContext, Transport};
 use crate::platform::{Battery, Platform};
 
+/// How far back the schedulers read the history: the monthly data budget needs the
+/// whole local month, with margin for a clock that was wrong for a while.
+pub const HISTORY_WINDOW: chrono::Duration = chrono::Duration::days(40);
+
 /// One past measurement attempt, as much of it as the schedulers need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PastRun {

@@ -17,6 +17,7 @@ use crate::result::MeasurementResult;
 
 /// Output format of [`Store::export`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ExportFormat {
     /// Comma-separated values with a header row: see [`CSV_COLUMNS`].
     Csv,

@@ -12,12 +12,15 @@ public final class MeasureModel: ObservableObject {
     @Published public private(set) var latencyMs: Double?
     @Published public private(set) var downloadMbps: Double?
     @Published public private(set) var uploadMbps: Double?
-    /// Measurements of this session, newest first.
+    /// The latest measurements, newest first: the stored history, then this session's.
     @Published public private(set) var recent: [Measurement] = []
-    /// Valid measurements today, toward the daily target.
+    /// Valid cellular measurements today (the engine counts stored samples in the
+    /// user's time zone, across launches), toward the daily target.
     @Published public private(set) var todayCount: Int = 0
-    /// The daily target of the survey.
-    public let dailyTarget = 3
+    /// The daily target of the survey (the engine's settings; 3 by default).
+    @Published public private(set) var dailyTarget: Int = 3
+    /// The campaign area the participant chose, once chosen.
+    @Published public private(set) var area: Area?
     /// Stable code of the last error, looked up in Localizable.strings.
     @Published public private(set) var errorCode: String?
 
@@ -28,6 +31,42 @@ public final class MeasureModel: ObservableObject {
     public init(engine: Engine, reminders: Reminders = Reminders()) {
         self.engine = engine
         self.reminders = reminders
+        do {
+            recent = try engine.history(limit: 20)
+            area = try engine.area()
+        } catch let error as IspeedError {
+            errorCode = Self.code(of: error)
+        } catch {
+            errorCode = "internal"
+        }
+    }
+
+    /// Reads today's status from the engine and books its reminders: call it when
+    /// the app comes to the foreground (the day may have turned) and after each
+    /// measurement.
+    public func refresh() async {
+        do {
+            let status = try engine.dailyStatus()
+            todayCount = Int(status.doneToday)
+            dailyTarget = Int(status.target)
+            await reminders.book(status)
+        } catch let error as IspeedError {
+            errorCode = Self.code(of: error)
+        } catch {
+            errorCode = "internal"
+        }
+    }
+
+    /// Joins the campaign area typed as one line (`province/district/commune/hamlet`,
+    /// `commune=...,hamlet=...` or `org=...`). The first choice stays.
+    public func joinArea(_ text: String) {
+        do {
+            area = try engine.setArea(area: try engine.parseArea(text: text))
+        } catch let error as IspeedError {
+            errorCode = Self.code(of: error)
+        } catch {
+            errorCode = "internal"
+        }
     }
 
     /// Starts a measurement unless one runs.
@@ -65,12 +104,6 @@ public final class MeasureModel: ObservableObject {
             downloadMbps = m.download?.mbps
             uploadMbps = m.upload?.mbps
             recent.insert(m, at: 0)
-            if m.valid && Calendar.current.isDateInToday(m.startedAt) {
-                // EXTENSION POINT (schedulers issue): replace with the engine's daily
-                // status (`engine.dailyStatus()`), which counts stored samples in the
-                // user's time zone across launches; this counts this session only.
-                todayCount += 1
-            }
         } catch let error as IspeedError {
             errorCode = Self.code(of: error)
         } catch {
@@ -79,7 +112,7 @@ public final class MeasureModel: ObservableObject {
         handle = nil
         running = false
         phase = nil
-        await reminders.update(done: todayCount, target: dailyTarget)
+        await refresh()
     }
 
     fileprivate func hear(_ event: ProgressEvent) {

@@ -1,5 +1,5 @@
-// The measure screen: Measure button, live progress, today's count toward three, and
-// this session's results.
+// The measure screen: Measure button, live progress, today's count toward the daily
+// target, the campaign area, and the latest results.
 
 import IspeedCore
 import SwiftUI
@@ -7,6 +7,7 @@ import SwiftUI
 /// The app's main screen.
 public struct MeasureScreen: View {
     @ObservedObject private var model: MeasureModel
+    @State private var areaText = ""
 
     public init(model: MeasureModel) {
         self.model = model
@@ -47,6 +48,25 @@ public struct MeasureScreen: View {
                     .foregroundColor(.red)
             }
 
+            if let area = model.area {
+                Text(String(format: NSLocalizedString("area.joined", bundle: .module, comment: ""),
+                            [area.province, area.district, area.commune, area.hamlet, area.organisation]
+                                .compactMap { $0 }.joined(separator: " / ")))
+                    .font(.footnote)
+            } else {
+                Text("area", bundle: .module).font(.headline)
+                Text("area.explained", bundle: .module).font(.footnote)
+                HStack {
+                    TextField("Hà Nội/Ba Vì/Tản Lĩnh/Thôn 3", text: $areaText)
+                        .textFieldStyle(.roundedBorder)
+                    Button {
+                        model.joinArea(areaText)
+                    } label: {
+                        Text("area.join", bundle: .module)
+                    }
+                }
+            }
+
             Text("history", bundle: .module).font(.headline)
             List(model.recent, id: \.id) { m in
                 VStack(alignment: .leading) {
@@ -57,6 +77,8 @@ public struct MeasureScreen: View {
             .listStyle(.plain)
         }
         .padding()
+        // The day may have turned, or a measurement been made, since the last look.
+        .task { await model.refresh() }
     }
 
     private static func phaseKey(_ phase: Phase) -> String {

@@ -1,16 +1,16 @@
 // Local-notification reminders: iOS lets no app measure in the background, so the
 // citizen is reminded to measure by hand until the day's target is reached.
 //
-// Driven by the daily status (how many valid measurements today, toward the
-// target); the times of the reminders are the shell's only decision.
+// The engine's daily status says which reminders to book (today's remaining slots
+// while the target is not met, then tomorrow's, in the user's time zone); this class
+// only books them, so they fire even if the app is not opened in between.
 
 import Foundation
+import IspeedCore
 import UserNotifications
 
-/// Schedules the day's remaining reminders.
+/// Books the reminders of the engine's daily status.
 public final class Reminders {
-    /// Hours of the day at which a reminder may fire: morning, midday, evening.
-    public static let hours = [9, 13, 19]
     private let center: UNUserNotificationCenter
     private static let prefix = "org.ispeed.reminder."
 
@@ -23,33 +23,21 @@ public final class Reminders {
         (try? await center.requestAuthorization(options: [.alert, .sound])) ?? false
     }
 
-    /// Replaces pending reminders: none once `done` reaches `target`, otherwise one
-    /// at each remaining hour today, and the first hour tomorrow.
-    public func update(done: Int, target: Int, now: Date = Date()) async {
+    /// Replaces the pending reminders with those of `status`.
+    public func book(_ status: DailyStatus) async {
         let pending = await center.pendingNotificationRequests()
         let ours = pending.map(\.identifier).filter { $0.hasPrefix(Self.prefix) }
         center.removePendingNotificationRequests(withIdentifiers: ours)
 
         let calendar = Calendar.current
-        var fireDates: [Date] = []
-        if done < target {
-            for hour in Self.hours {
-                if let date = calendar.date(bySettingHour: hour, minute: 0, second: 0, of: now), date > now {
-                    fireDates.append(date)
-                }
-            }
-        }
-        if let tomorrow = calendar.date(byAdding: .day, value: 1, to: now),
-           let first = calendar.date(bySettingHour: Self.hours[0], minute: 0, second: 0, of: tomorrow) {
-            fireDates.append(first)
-        }
-
-        for date in fireDates {
+        for date in status.upcomingReminders {
             let content = UNMutableNotificationContent()
             content.title = NSLocalizedString("reminder.title", bundle: .module, comment: "")
+            // Reminders for tomorrow start the count again.
+            let done = calendar.isDate(date, inSameDayAs: Date()) ? Int(status.doneToday) : 0
             content.body = String(
                 format: NSLocalizedString("reminder.body", bundle: .module, comment: ""),
-                min(done, target), target
+                done, Int(status.target)
             )
             let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
             let trigger = UNCalendarNotificationTrigger(dateMatching: parts, repeats: false)

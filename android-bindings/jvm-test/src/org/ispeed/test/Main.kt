@@ -8,8 +8,10 @@ import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import org.ispeed.core.Area
 import org.ispeed.core.Engine
 import org.ispeed.core.EngineConfig
+import org.ispeed.core.ExportFormat
 import org.ispeed.core.IspeedException
 import org.ispeed.core.MeasureListener
 import org.ispeed.core.Phase
@@ -17,8 +19,11 @@ import org.ispeed.core.ProtocolKind
 import org.ispeed.core.ProgressEvent
 import org.ispeed.core.Server
 import org.ispeed.core.Transport
+import org.ispeed.shell.AutoMeasure
 import org.ispeed.shell.MeasureController
+import java.net.URI
 import java.nio.file.Files
+import java.time.Instant
 import java.util.Collections
 import kotlin.system.exitProcess
 
@@ -183,6 +188,12 @@ fun suite(server: ReferenceServer) = Suite().apply {
             check(s.recent.size == 1) { "recent ${s.recent.size}" }
             check(s.downloadMbps == s.recent[0].download?.mbps) { "shown ${s.downloadMbps} vs ${s.recent[0].download?.mbps}" }
             check(s.events > 20) { "events ${s.events}" }
+            // A new controller (the screen opened again) starts from the stored history.
+            val reopened = MeasureController(engine, this)
+            check(reopened.state.value.recent.map { it.id } == s.recent.map { it.id }) { "history not loaded" }
+            check(reopened.joinArea("commune=") != null) { "an empty area was accepted" }
+            check(reopened.joinArea("Hà Nội/Ba Vì/Tản Lĩnh") == null) { "area refused" }
+            check(reopened.state.value.area?.commune == "Tản Lĩnh") { "area ${reopened.state.value.area}" }
         }
     }
 
@@ -218,5 +229,104 @@ fun suite(server: ReferenceServer) = Suite().apply {
             runBlocking { withTimeout(10_000) { engine.measure(null, Recorder()) } }
         }
         check(e.code == "internal") { "code ${e.code}" }
+    }
+
+    test("auto_measure_obeys_the_engine_decision") {
+        val wifi = TestPlatform(Transport.WIFI)
+        val engine = newEngine(wifi, server)
+        val auto = AutoMeasure(engine)
+        // Switched off: the wake-up does nothing and asks for no next wake-up.
+        val off = runBlocking { auto.wake() }
+        check(off.decision == null && off.measurement == null) { "auto-measure off: $off" }
+        engine.updateSettings(engine.settings().copy(autoMeasure = true))
+        // On Wi-Fi the engine says no, and when to look again.
+        val onWifi = runBlocking { auto.wake() }
+        val d = onWifi.decision ?: throw AssertionFailed("no decision")
+        check(!d.run && d.reason == "wifi_connected") { "on Wi-Fi: ${d.reason} ${d.message}" }
+        check(d.nextCheckAt.isAfter(Instant.now())) { "next check ${d.nextCheckAt} is not ahead" }
+        check(onWifi.measurement == null && engine.history(10u).isEmpty()) { "measured on Wi-Fi" }
+        // On cellular the first wake-up measures, within the auto budgets, marked auto.
+        wifi.transport = Transport.CELLULAR
+        val first = runBlocking { withTimeout(40_000) { auto.wake() } }
+        check(first.decision?.reason == "first_run") { "first wake-up: ${first.decision}" }
+        val m = first.measurement ?: throw AssertionFailed("no measurement: ${first.error}")
+        check(m.documentJson.contains("\"mode\":\"auto\"")) { "mode missing: ${m.documentJson.take(200)}" }
+        // Right after it, the drawn spacing has not passed: no second run.
+        val second = runBlocking { auto.wake() }
+        check(second.decision?.run == false && second.measurement == null) { "second wake-up: ${second.decision}" }
+        check(engine.history(10u).size == 1) { "history ${engine.history(10u).size}" }
+        println("     first: ${first.decision?.reason}; then ${second.decision?.reason}, " +
+            "next check at ${second.nextWakeAt}")
+    }
+
+    test("daily_status_counts_valid_cellular_measurements") {
+        val platform = TestPlatform()
+        val engine = newEngine(platform, server)
+        val before = engine.dailyStatus()
+        check(before.doneToday == 0u && before.target == 3u && before.remaining == 3u) { "before: $before" }
+        val now = Instant.now()
+        check(before.upcomingReminders.isNotEmpty() && before.upcomingReminders.all { it.isAfter(now) }) {
+            "reminders ${before.upcomingReminders}"
+        }
+        check(before.upcomingReminders.zipWithNext().all { (a, b) -> a.isBefore(b) }) { "reminders out of order" }
+        check(before.nextReminderAt == before.upcomingReminders.first()) { "next ${before.nextReminderAt}" }
+        runBlocking { withTimeout(40_000) { engine.measure(null, Recorder()) } }
+        // A Wi-Fi attempt is refused and does not count.
+        platform.transport = Transport.WIFI
+        expectError<IspeedException.WifiOn> { runBlocking { engine.measure(null, Recorder()) } }
+        val after = engine.dailyStatus()
+        check(after.doneToday == 1u && after.remaining == 2u) { "after: $after" }
+        // The target and reminder times come from the settings.
+        engine.updateSettings(engine.settings().copy(dailyTarget = 1u, reminderTimes = listOf("07:30")))
+        val met = engine.dailyStatus()
+        check(met.remaining == 0u && met.nextReminderAt == null && met.upcomingReminders.size == 1) { "met: $met" }
+        println("     ${after.doneToday}/${after.target} today, next reminder ${after.nextReminderAt}")
+    }
+
+    test("area_is_set_once_and_reaches_the_collector_count") {
+        val engine = newEngine(TestPlatform(), server)
+        engine.updateSettings(engine.settings().copy(collector = server.url))
+        val commune = "Tản Lĩnh ${System.nanoTime()}"
+        val area = engine.parseArea("Hà Nội/Ba Vì/$commune/Thôn 3")
+        check(area.commune == commune && area.hamlet == "Thôn 3") { "parsed $area" }
+        check(engine.area() == null) { "area before setting: ${engine.area()}" }
+        check(engine.setArea(area) == area) { "first choice not kept" }
+        // A second, different choice does not move the participant.
+        check(engine.setArea(Area(commune = "Vân Hòa")) == area) { "area moved" }
+        val m = runBlocking { withTimeout(40_000) { engine.measure(null, Recorder()) } }
+        check(m.documentJson.contains(commune) && m.documentJson.contains("\"install_id\"")) {
+            "participant missing: ${m.documentJson.take(300)}"
+        }
+        check(m.documentJson.contains("\"mode\":\"manual\"")) { "mode missing" }
+        val report = runBlocking { withTimeout(30_000) { engine.flushUploads() } }
+        check(report.sent == listOf(m.id) && report.remaining == 0u) { "flush: $report" }
+        val again = runBlocking { engine.flushUploads() }
+        check(again.sent.isEmpty() && again.remaining == 0u) { "second flush: $again" }
+        // The collector counts this install once in its commune today.
+        val q = java.net.URLEncoder.encode(commune, Charsets.UTF_8)
+        val progress = URI("${server.url}/v1/campaign/progress?area=$q").toURL().readText()
+        check(progress.contains("\"totals\":{\"participants\":1,\"samples\":1")) { "progress: ${progress.take(400)}" }
+    }
+
+    test("flush_without_a_collector_is_an_actionable_error") {
+        val engine = newEngine(TestPlatform(), server)
+        val e = expectError<IspeedException.InvalidInput> { runBlocking { engine.flushUploads() } }
+        check(e.reason.contains("collector")) { "reason ${e.reason}" }
+    }
+
+    test("export_and_daily_summaries_read_the_store") {
+        val engine = newEngine(TestPlatform(), server)
+        val m = runBlocking { withTimeout(40_000) { engine.measure(null, Recorder()) } }
+        val dir = Files.createTempDirectory("ispeed-export")
+        val csv = dir.resolve("samples.csv")
+        check(engine.export(ExportFormat.CSV, csv.toString()) == 1u) { "csv count" }
+        val lines = Files.readAllLines(csv)
+        check(lines.size == 2 && lines[0].startsWith("id,") && lines[1].startsWith(m.id)) { "csv: $lines" }
+        val jsonl = dir.resolve("samples.jsonl")
+        check(engine.export(ExportFormat.JSON_LINES, jsonl.toString()) == 1u) { "json count" }
+        check(Files.readAllLines(jsonl).single().contains(m.id)) { "json lines" }
+        val days = engine.dailySummaries(7u)
+        check(days.size == 1 && days[0].samples == 1u && days[0].valid == 1u) { "days: $days" }
+        check(days[0].downloadMbps == m.download?.mbps) { "median of one sample: ${days[0].downloadMbps}" }
     }
 }

@@ -7,7 +7,7 @@ import java.net.ServerSocket
 import java.net.Socket
 import java.util.concurrent.TimeUnit
 
-/** A running `ispeed-server` emulating a mobile link. */
+/** A running `ispeed-server` emulating a mobile link, with its collector. */
 class ReferenceServer private constructor(private val process: Process, val url: String) : AutoCloseable {
     /** Its process id, for logs. */
     val pid: Long get() = process.pid()
@@ -29,9 +29,13 @@ class ReferenceServer private constructor(private val process: Process, val url:
             // Port 0 picks a free port; closing the probe frees it for the server. The
             // race with other processes is short and shows up as a clear start failure.
             val port = ServerSocket(0).use { it.localPort }
+            // The collector keeps what it receives in a file of its own, not in the
+            // user's data directory.
+            val collectorDb = java.nio.file.Files.createTempDirectory("ispeed-collector").resolve("collector.db")
             val process = ProcessBuilder(
                 binary, "--listen", "127.0.0.1:$port",
                 "--down-mbps", "$downMbps", "--up-mbps", "$upMbps", "--rtt-ms", "$rttMs",
+                "--collector-db", collectorDb.toString(),
             ).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
             val server = ReferenceServer(process, "http://127.0.0.1:$port")
             val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)

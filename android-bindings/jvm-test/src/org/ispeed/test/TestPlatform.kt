@@ -15,8 +15,25 @@ import java.util.concurrent.atomic.AtomicInteger
 /** Operator name the platform reports; found again in the result document. */
 const val TEST_OPERATOR = "Test Mobile"
 
+/**
+ * A fixed-offset IANA zone (`Etc/GMT-N` is UTC+N) whose local time is now around
+ * noon: inside the auto-measure active hours and far from midnight, whenever the
+ * suite runs, so that decisions and daily counts do not depend on the hour of CI.
+ */
+fun middayZone(now: java.time.Instant = java.time.Instant.now()): String {
+    val offset = 12 - now.atZone(java.time.ZoneOffset.UTC).hour // -11..12
+    return when {
+        offset > 0 -> "Etc/GMT-$offset"
+        offset < 0 -> "Etc/GMT+${-offset}"
+        else -> "Etc/GMT"
+    }
+}
+
 /** A steerable platform. */
 class TestPlatform(@Volatile var transport: Transport = Transport.CELLULAR) : Platform {
+    /** The time zone reported; days and active hours are counted in it. */
+    @Volatile var zone: String = middayZone()
+
     /** When set, [network] throws it. */
     @Volatile var failure: RuntimeException? = null
 
@@ -43,5 +60,5 @@ class TestPlatform(@Volatile var transport: Transport = Transport.CELLULAR) : Pl
         model = "JVM", appVersion = "0.0.0-test",
     )
 
-    override fun timeZone(): String = "Asia/Ho_Chi_Minh"
+    override fun timeZone(): String = zone
 }

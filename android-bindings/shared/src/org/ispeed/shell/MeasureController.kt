@@ -11,6 +11,7 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
+import org.ispeed.core.Area
 import org.ispeed.core.Engine
 import org.ispeed.core.IspeedException
 import org.ispeed.core.MeasureHandle
@@ -34,10 +35,12 @@ data class MeasureState(
     val uploadMbps: Double? = null,
     /** Progress events received for the running measurement. */
     val events: Int = 0,
-    /** Measurements of this session, newest first (the stored history comes from the engine). */
+    /** The latest measurements, newest first: the stored history, then this session's. */
     val recent: List<Measurement> = emptyList(),
     /** Why the last measurement failed, if it did. */
     val error: ErrorMessage? = null,
+    /** The campaign area the participant chose, once chosen. */
+    val area: Area? = null,
 )
 
 /**
@@ -70,7 +73,14 @@ class MeasureController(
     /** How many of this session's results [MeasureState.recent] keeps. */
     private val keep: Int = 20,
 ) {
-    private val _state = MutableStateFlow(MeasureState())
+    private val _state = MutableStateFlow(
+        // What the store already holds; a broken store shows as the error, not a crash.
+        try {
+            MeasureState(recent = engine.history(keep.toUInt()), area = engine.area())
+        } catch (e: IspeedException) {
+            MeasureState(error = ErrorMessage.of(e))
+        },
+    )
 
     /** The screen's state. */
     val state: StateFlow<MeasureState> = _state.asStateFlow()
@@ -103,6 +113,19 @@ class MeasureController(
             handle = h
             return scope.launch { finish(h) }
         }
+    }
+
+    /**
+     * Joins the campaign area typed as one line (`province/district/commune/hamlet`,
+     * or `commune=...,hamlet=...`, or `org=...`). The first choice stays: the state
+     * shows the area in force. Returns the error to show, or null.
+     */
+    fun joinArea(text: String): ErrorMessage? = try {
+        val area = engine.setArea(engine.parseArea(text))
+        _state.update { it.copy(area = area) }
+        null
+    } catch (e: IspeedException) {
+        ErrorMessage.of(e)
     }
 
     /** Stops the running measurement, if any; the state then shows `cancelled`. */

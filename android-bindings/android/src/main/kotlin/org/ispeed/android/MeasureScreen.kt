@@ -1,6 +1,7 @@
-// The measure screen: Measure button, live progress, this session's results, the
-// auto-measure switch, and the one permission the radio context needs, explained
-// before it is asked. All logic is in MeasureController (../shared, JVM-tested).
+// The measure screen: Measure button, live progress, the latest results, the
+// auto-measure switch, the campaign area, and the one permission the radio context
+// needs, explained before it is asked. All logic is in MeasureController
+// (../shared, JVM-tested).
 package org.ispeed.android
 
 import android.Manifest
@@ -19,6 +20,7 @@ import androidx.compose.material3.Button
 import androidx.compose.material3.Card
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
@@ -36,6 +38,7 @@ import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
 import androidx.lifecycle.viewmodel.compose.viewModel
 import kotlinx.coroutines.launch
+import org.ispeed.core.Area
 import org.ispeed.core.Phase
 import org.ispeed.shell.ErrorMessage
 import org.ispeed.shell.MeasureController
@@ -56,7 +59,7 @@ class MeasureViewModel(app: Application) : AndroidViewModel(app) {
 
     fun setAutoMeasure(on: Boolean) {
         controller.autoMeasure = on
-        MeasureWorker.schedule(getApplication(), on)
+        MeasureWorker.setEnabled(getApplication(), on)
     }
 }
 
@@ -85,6 +88,7 @@ fun MeasureScreen(model: MeasureViewModel = viewModel()) {
             }
             Switch(checked = auto, onCheckedChange = { auto = it; model.setAutoMeasure(it) })
         }
+        AreaRow(state.area, onJoin = model.controller::joinArea)
         Text(stringResource(R.string.history), style = MaterialTheme.typography.titleMedium)
         LazyColumn(verticalArrangement = Arrangement.spacedBy(8.dp)) {
             items(state.recent, key = { it.id }) { m ->
@@ -106,6 +110,27 @@ private fun Figures(latencyMs: Double?, downMbps: Double?, upMbps: Double?) {
         Text(stringResource(R.string.latency_ms, f(latencyMs)))
         Text(stringResource(R.string.download_mbps, f(downMbps)))
         Text(stringResource(R.string.upload_mbps, f(upMbps)))
+    }
+}
+
+/** The campaign area: typed once, then shown. */
+@Composable
+private fun AreaRow(area: Area?, onJoin: (String) -> ErrorMessage?) {
+    if (area != null) {
+        val parts = listOfNotNull(area.province, area.district, area.commune, area.hamlet, area.organisation)
+        Text(stringResource(R.string.area_joined, parts.joinToString(" / ")))
+        return
+    }
+    var text by remember { mutableStateOf("") }
+    var error by remember { mutableStateOf<ErrorMessage?>(null) }
+    Column(verticalArrangement = Arrangement.spacedBy(4.dp)) {
+        Text(stringResource(R.string.area))
+        Text(stringResource(R.string.area_explained), style = MaterialTheme.typography.bodySmall)
+        Row(verticalAlignment = androidx.compose.ui.Alignment.CenterVertically) {
+            OutlinedTextField(value = text, onValueChange = { text = it }, singleLine = true, modifier = Modifier.weight(1f))
+            Button(onClick = { error = onJoin(text) }) { Text(stringResource(R.string.area_join)) }
+        }
+        error?.let { Text(errorText(it), color = MaterialTheme.colorScheme.error) }
     }
 }
 
@@ -148,6 +173,7 @@ private fun errorText(e: ErrorMessage): String {
         "timeout", "stalled", "overall_timeout" -> R.string.error_timeout
         "http_status", "protocol" -> R.string.error_server
         "invalid_url", "invalid_config" -> R.string.error_settings
+        "invalid_area" -> R.string.error_area
         "cancelled" -> R.string.error_cancelled
         "storage" -> R.string.error_storage
         else -> null

@@ -1,68 +1,56 @@
-// Auto-measure: WorkManager wakes this worker periodically; the engine decides
-// whether to measure now (quota, spacing, battery, network), the worker only obeys.
+// Auto-measure: WorkManager wakes this worker; the engine decides whether to measure
+// now (spacing, active hours, data budgets, battery, cellular only, backoff) and when
+// to ask again. The worker only obeys: it runs the shared AutoMeasure wake-up with
+// the sockets bound to the cellular network, then books the next wake-up.
 package org.ispeed.android
 
 import android.content.Context
 import androidx.work.Constraints
 import androidx.work.CoroutineWorker
-import androidx.work.ExistingPeriodicWorkPolicy
+import androidx.work.ExistingWorkPolicy
 import androidx.work.NetworkType
-import androidx.work.PeriodicWorkRequestBuilder
+import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
+import java.time.Duration
+import java.time.Instant
 import java.util.concurrent.TimeUnit
-import org.ispeed.core.IspeedException
-import org.ispeed.core.MeasureListener
-import org.ispeed.core.ProgressEvent
+import org.ispeed.shell.AutoMeasure
 
-/** Runs one automatic measurement when the engine says so. */
+/** Runs one auto-measure wake-up and schedules the next at the engine's time. */
 class MeasureWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
 
     override suspend fun doWork(): Result {
         val engine = IspeedEngine.get(applicationContext)
-        // The switch on the screen; the engine stores it.
-        if (!engine.settings().autoMeasure) return Result.success()
-        // EXTENSION POINT (schedulers issue): ask `engine.autoDecision()` here and
-        // return unless it says to run now; its next-check time replaces the fixed
-        // period below. Until that is forwarded, every wake-up with auto-measure on
-        // measures, and the engine's network policy still refuses Wi-Fi.
-        return try {
-            CellularBinding.withCellular(applicationContext) {
-                engine.measure(null, Quiet)
-            }
-            Result.success()
-        } catch (e: IspeedException.WifiOn) {
-            Result.success() // not a failure: try again at the next wake-up
-        } catch (e: IspeedException.Network) {
-            Result.retry()
-        } catch (e: IspeedException) {
-            Result.success()
+        val outcome = AutoMeasure(engine).wake { run ->
+            CellularBinding.withCellular(applicationContext) { run() }
         }
-    }
-
-    private object Quiet : MeasureListener {
-        override fun onProgress(event: ProgressEvent) = Unit
+        // Null when the switch is off: no next wake-up.
+        outcome.nextWakeAt?.let { schedule(applicationContext, it) }
+        return Result.success()
     }
 
     companion object {
         private const val NAME = "ispeed-auto-measure"
 
-        /** Turns the periodic wake-up on or off, following the auto-measure switch. */
-        fun schedule(context: Context, enabled: Boolean) {
-            val wm = WorkManager.getInstance(context)
-            if (!enabled) {
-                wm.cancelUniqueWork(NAME)
-                return
-            }
-            val request = PeriodicWorkRequestBuilder<MeasureWorker>(1, TimeUnit.HOURS)
-                .setConstraints(
-                    Constraints.Builder()
-                        .setRequiredNetworkType(NetworkType.CONNECTED)
-                        .setRequiresBatteryNotLow(true)
-                        .build(),
-                )
+        /** WorkManager's own floor; the engine never asks for less than a minute. */
+        private val MIN_DELAY: Duration = Duration.ofMinutes(1)
+
+        /** Follows the auto-measure switch: wakes the worker now, or cancels it. */
+        fun setEnabled(context: Context, enabled: Boolean) {
+            if (enabled) schedule(context, Instant.now()) else WorkManager.getInstance(context).cancelUniqueWork(NAME)
+        }
+
+        /** Books the next wake-up at [at], replacing any booked one. */
+        private fun schedule(context: Context, at: Instant) {
+            val delay = Duration.between(Instant.now(), at).coerceAtLeast(MIN_DELAY)
+            val request = OneTimeWorkRequestBuilder<MeasureWorker>()
+                .setInitialDelay(delay.toMillis(), TimeUnit.MILLISECONDS)
+                // The engine checks cellular, battery and budgets itself; this only
+                // spares a wake-up when there is no network at all.
+                .setConstraints(Constraints.Builder().setRequiredNetworkType(NetworkType.CONNECTED).build())
                 .build()
-            wm.enqueueUniquePeriodicWork(NAME, ExistingPeriodicWorkPolicy.UPDATE, request)
+            WorkManager.getInstance(context).enqueueUniqueWork(NAME, ExistingWorkPolicy.REPLACE, request)
         }
     }
 }
