@@ -38,16 +38,16 @@ android {
     }
 }
 
-// The engine for every ABI the app ships. Release profile: LTO, one codegen unit;
-// symbols are kept (strip = "debuginfo") and the Android Gradle plugin strips the
-// copies it packages.
+// The engine for every ABI the app ships. The `mobile` profile: release (LTO, one
+// codegen unit) optimised for size; symbols are kept (strip = "debuginfo") and the
+// Android Gradle plugin strips the copies it packages.
 val cargoNdk by tasks.registering(Exec::class) {
     workingDir = repoRoot
     commandLine(
         "cargo", "ndk",
         "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
         "-o", jniOut.get().asFile.path,
-        "build", "--release", "-p", "ispeed-android",
+        "build", "--profile", "mobile", "-p", "ispeed-android",
     )
 }
 

@@ -3,6 +3,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use ispeed_core::measure::{ProgressEvent, ProgressListener};
 use ispeed_server::{LinkProfile, RunningServer, ServerConfig};
@@ -25,6 +26,32 @@ pub fn lab_request(url: impl Into<String>) -> ispeed_core::MeasureRequest {
     let mut r = ispeed_core::MeasureRequest::new(url);
     r.policy = ispeed_core::network::NetworkPolicy::AnyNetwork;
     r
+}
+
+/// [`lab_request`] with short limits, so that a fault shows within seconds.
+pub fn quick_request(url: impl Into<String>) -> ispeed_core::MeasureRequest {
+    let mut r = lab_request(url);
+    r.config.connect_timeout = Duration::from_secs(2);
+    r.config.request_timeout = Duration::from_secs(3);
+    r.config.stall_timeout = Duration::from_secs(2);
+    r.config.overall_timeout = Duration::from_secs(20);
+    r.config = r.config.with_max_duration(Duration::from_secs(3));
+    r
+}
+
+/// Measures `request` from this machine's loopback interface, nobody listening to
+/// the progress and nothing cancelling it.
+pub async fn measure_on_loopback(
+    request: &ispeed_core::MeasureRequest,
+) -> ispeed_core::Result<ispeed_core::MeasurementResult> {
+    ispeed_core::measure(
+        request,
+        &ispeed_core::StaticPlatform::new(ispeed_core::Transport::Loopback),
+        &ispeed_core::SystemClock,
+        &Recorder::default(),
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
 }
 
 /// `127.0.0.1:0`.

@@ -10,21 +10,10 @@ use ispeed_core::measure::Phase;
 use ispeed_core::{
     Error, MeasureRequest, MeasurementResult, StaticPlatform, SystemClock, Transport, measure,
 };
-use ispeed_e2e::{Recorder, loopback_any_port};
+use ispeed_e2e::{Recorder, loopback_any_port, measure_on_loopback, quick_request};
 use ispeed_server::faults::Fault;
 use ispeed_server::{LinkProfile, ServerConfig};
 use tokio_util::sync::CancellationToken;
-
-/// Short limits, so that a fault shows within seconds.
-fn quick(url: String) -> MeasureRequest {
-    let mut r = ispeed_e2e::lab_request(url);
-    r.config.connect_timeout = Duration::from_secs(2);
-    r.config.request_timeout = Duration::from_secs(3);
-    r.config.stall_timeout = Duration::from_secs(2);
-    r.config.overall_timeout = Duration::from_secs(20);
-    r.config = r.config.with_max_duration(Duration::from_secs(3));
-    r
-}
 
 async fn against(
     fault: Fault,
@@ -39,17 +28,10 @@ async fn against(
     let server = ispeed_server::spawn(loopback_any_port(), config)
         .await
         .expect("server starts");
-    let mut req = quick(server.url());
+    let mut req = quick_request(server.url());
     tune(&mut req);
     let start = Instant::now();
-    let r = measure(
-        &req,
-        &StaticPlatform::new(Transport::Loopback),
-        &SystemClock,
-        &Recorder::default(),
-        &CancellationToken::new(),
-    )
-    .await;
+    let r = measure_on_loopback(&req).await;
     let took = start.elapsed();
     server.stop().await;
     (r, took)
@@ -248,30 +230,17 @@ async fn self_signed_server() -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_signed_certificate_is_rejected_unless_trusted() {
     let (url, pem) = self_signed_server().await;
-    let r = measure(
-        &quick(url.clone()),
-        &StaticPlatform::new(Transport::Loopback),
-        &SystemClock,
-        &Recorder::default(),
-        &CancellationToken::new(),
-    )
-    .await;
+    let r = measure_on_loopback(&quick_request(url.clone())).await;
     let e = r.expect_err("an unknown issuer must not verify");
     assert!(matches!(e, Error::Tls { .. }), "{e:?}");
     assert!(e.to_string().contains("certificate"), "{e}");
 
     // The same server, with its certificate added as a root: a real HTTPS measurement.
-    let mut req = quick(url);
+    let mut req = quick_request(url);
     req.config.extra_root_certificates.push(pem);
-    let r = measure(
-        &req,
-        &StaticPlatform::new(Transport::Loopback),
-        &SystemClock,
-        &Recorder::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("trusted HTTPS measurement");
+    let r = measure_on_loopback(&req)
+        .await
+        .expect("trusted HTTPS measurement");
     let d = r.download.expect("download");
     assert!(
         (d.mbps / 20.0 - 1.0).abs() < 0.10,
@@ -307,7 +276,7 @@ async fn garbage_info_falls_through_to_another_protocol() {
         "the fault serves garbage: {info}"
     );
 
-    let mut req = quick(server.url());
+    let mut req = quick_request(server.url());
     let start = Instant::now();
     let found = detect(&server.url(), &req.config)
         .await
@@ -318,15 +287,9 @@ async fn garbage_info_falls_through_to_another_protocol() {
     // And that protocol measures the link correctly.
     req.server = found.base;
     req.protocol = found.kind;
-    let r = measure(
-        &req,
-        &StaticPlatform::new(Transport::Loopback),
-        &SystemClock,
-        &Recorder::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("a measurement over the detected protocol");
+    let r = measure_on_loopback(&req)
+        .await
+        .expect("a measurement over the detected protocol");
     assert_eq!(r.server.protocol, ProtocolKind::Librespeed);
     let d = r.download.expect("download");
     assert!((d.mbps / 20.0 - 1.0).abs() < 0.10, "{} Mbit/s", d.mbps);
@@ -357,7 +320,7 @@ async fn garbage_info_and_nothing_else_is_an_unknown_protocol() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let start = Instant::now();
-    let e = detect(&url, &quick(url.clone()).config)
+    let e = detect(&url, &quick_request(url.clone()).config)
         .await
         .expect_err("nothing here measures");
     assert!(matches!(e, Error::UnknownProtocol { .. }), "{e:?}");

@@ -188,17 +188,9 @@ async fn upload_stops_sending_when_the_measurement_returns() -> TestResult {
     // the measurement, and those bytes would come out of the citizen's data plan).
     // What the kernel had already buffered still drains, at the link's rate.
     let srv = server(40.0, 30.0, 20).await?;
-    let mut request = MeasureRequest::new(srv.url());
-    request.policy = NetworkPolicy::AnyNetwork;
+    let mut request = ispeed_e2e::lab_request(srv.url());
     request.config.upload.max_bytes = 400_000_000;
-    let r = measure(
-        &request,
-        &StaticPlatform::new(Transport::Loopback),
-        &SystemClock,
-        &Recorder::default(),
-        &CancellationToken::new(),
-    )
-    .await?;
+    let r = ispeed_e2e::measure_on_loopback(&request).await?;
     let up = r.upload.expect("upload measured");
     assert_eq!(up.stop_reason, StopReason::Stable, "{up:?}");
     let counters = &srv.state.counters;

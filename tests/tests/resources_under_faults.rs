@@ -9,14 +9,11 @@
 use std::time::Duration;
 
 use ispeed_core::measure::Phase;
-use ispeed_core::{
-    Error, MeasureRequest, MeasurementResult, StaticPlatform, SystemClock, Transport, measure,
-};
+use ispeed_core::{Error, MeasureRequest, MeasurementResult};
 use ispeed_e2e::soak::{open_fds, rss_bytes};
-use ispeed_e2e::{Recorder, loopback_any_port};
+use ispeed_e2e::{loopback_any_port, measure_on_loopback, quick_request};
 use ispeed_server::faults::Fault;
 use ispeed_server::{LinkProfile, ServerConfig};
-use tokio_util::sync::CancellationToken;
 
 /// RSS may grow this much after the warm-up run: allocator arenas and pools settle,
 /// while a leak of buffered 1 MB bodies would add several MiB per run.
@@ -49,21 +46,9 @@ async fn sample(s: &Scenario) -> Vec<(u64, usize)> {
     let fds_before = open_fds();
     let mut samples = Vec::new();
     for run in 0..s.runs {
-        let mut req = ispeed_e2e::lab_request(server.url());
-        req.config.connect_timeout = Duration::from_secs(2);
-        req.config.request_timeout = Duration::from_secs(3);
-        req.config.stall_timeout = Duration::from_secs(2);
-        req.config.overall_timeout = Duration::from_secs(20);
-        req.config = req.config.with_max_duration(Duration::from_secs(3));
+        let mut req = quick_request(server.url());
         (s.tune)(&mut req);
-        let r = measure(
-            &req,
-            &StaticPlatform::new(Transport::Loopback),
-            &SystemClock,
-            &Recorder::default(),
-            &CancellationToken::new(),
-        )
-        .await;
+        let r = measure_on_loopback(&req).await;
         assert!((s.check)(&r), "{} run {run}: {r:?}", s.name);
         samples.push((rss_bytes(), settled_fds(fds_before).await));
     }

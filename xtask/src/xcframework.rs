@@ -27,9 +27,18 @@ pub fn build() -> Result {
     let target = util::target_dir();
     for t in std::iter::once(DEVICE).chain(SIMULATORS) {
         util::run(Command::new("rustup").args(["target", "add", t]))?;
-        util::run(util::cargo().args(["build", "--release", "-p", "ispeed-ios", "--target", t]))?;
+        util::run(util::cargo().args([
+            "build",
+            "--profile",
+            "mobile",
+            "-p",
+            "ispeed-ios",
+            "--target",
+            t,
+        ]))?;
     }
-    let lib = |t: &str| target.join(t).join("release").join("libispeed_ios.a");
+    // The `mobile` profile: release optimised for size (see the workspace manifest).
+    let lib = |t: &str| target.join(t).join("mobile").join("libispeed_ios.a");
 
     let out = util::workspace_root().join("ios-bindings/swift/build");
     let _ = std::fs::remove_dir_all(&out);

@@ -30,6 +30,5 @@ pub use handle::MeasureHandle;
 pub use platform::{MeasureListener, Platform};
 pub use settings::Settings;
 pub use types::{
-    AutoDecision, DailyStatus, DaySummary, EngineConfig, Measurement, RejectedSample, Server,
-    UploadReport,
+    AutoDecision, DailyStatus, EngineConfig, Measurement, RejectedSample, Server, UploadReport,
 };

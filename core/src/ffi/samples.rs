@@ -7,9 +7,9 @@ use std::sync::Arc;
 use super::Engine;
 use super::error::IspeedError;
 use super::runtime;
-use super::types::{DaySummary, Measurement, RejectedSample, UploadReport};
+use super::types::{Measurement, RejectedSample, UploadReport};
 use crate::clock::{Clock, SystemClock};
-use crate::store::ExportFormat;
+use crate::store::{DaySummary, ExportFormat};
 
 #[uniffi::export(async_runtime = "tokio")]
 impl Engine {
@@ -25,13 +25,12 @@ impl Engine {
     }
 
     /// One summary per local day (the platform's time zone) of the last `days` days
-    /// that has samples or failed attempts, oldest first.
+    /// that has samples or failed attempts, oldest first; the date as `YYYY-MM-DD`.
     pub fn daily_summaries(&self, days: u32) -> Result<Vec<DaySummary>, IspeedError> {
         let tz = self.time_zone()?;
         let to = SystemClock.now();
         let from = to - chrono::Duration::days(i64::from(days));
-        let days = self.inner().store.daily_summaries(&tz, from, to)?;
-        Ok(days.into_iter().map(DaySummary::from).collect())
+        Ok(self.inner().store.daily_summaries(&tz, from, to)?)
     }
 
     /// Writes every stored sample to the file `path` (CSV with a header row, or one

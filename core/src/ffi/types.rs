@@ -3,6 +3,8 @@
 
 use std::time::SystemTime;
 
+use chrono::NaiveDate;
+
 use super::error::IspeedError;
 use crate::network::NetworkContext;
 use crate::protocol::ProtocolKind;
@@ -78,38 +80,12 @@ impl TryFrom<&MeasurementResult> for Measurement {
     }
 }
 
-/// Statistics of one local day (the platform's time zone).
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct DaySummary {
-    /// The local date, `YYYY-MM-DD`.
-    pub date: String,
-    /// Samples stored that day, valid or not.
-    pub samples: u32,
-    /// Valid samples: the only ones in the medians.
-    pub valid: u32,
-    /// Failed attempts that day.
-    pub failures: u32,
-    /// Median download of the valid samples, Mbit/s.
-    pub download_mbps: Option<f64>,
-    /// Median upload of the valid samples, Mbit/s.
-    pub upload_mbps: Option<f64>,
-    /// Median latency of the valid samples, ms.
-    pub latency_ms: Option<f64>,
-}
-
-impl From<crate::store::DaySummary> for DaySummary {
-    fn from(d: crate::store::DaySummary) -> Self {
-        Self {
-            date: d.date.to_string(),
-            samples: d.samples,
-            valid: d.valid,
-            failures: d.failures,
-            download_mbps: d.download_mbps,
-            upload_mbps: d.upload_mbps,
-            latency_ms: d.latency_ms,
-        }
-    }
-}
+// A local date crosses as `YYYY-MM-DD` text (`store::DaySummary::date`).
+uniffi::custom_type!(NaiveDate, String, {
+    remote,
+    lower: |date| date.format("%Y-%m-%d").to_string(),
+    try_lift: |text| Ok(NaiveDate::parse_from_str(&text, "%Y-%m-%d")?),
+});
 
 /// A sample the collector refused (a 4xx): it stays stored and pending.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -77,6 +77,7 @@ impl FailedAttempt {
 /// Statistics of one calendar day in a given time zone. Invalid samples are counted
 /// in `samples` but never in `valid` or the medians.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DaySummary {
     /// The local date.
     pub date: NaiveDate,
