@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,22 +30,6 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ispeed-campaign-{tag}-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The reference server with its collector on `db`, on a free loopback port.
 async fn collector(db: &Path) -> (String, CancellationToken) {
@@ -407,9 +391,9 @@ fn ispeed(args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_simulated_day_is_counted_exactly_in_json_csv_and_html() {
-    let dir = TempDir::new("day");
-    let (base, stop) = collector(&dir.0.join("collector.db")).await;
-    simulate_day(&base, &dir.0).await;
+    let dir = ispeed_e2e::temp_dir("day");
+    let (base, stop) = collector(&dir.path().join("collector.db")).await;
+    simulate_day(&base, dir.path()).await;
 
     // JSON.
     let (p, raw) = progress(&base, "date=2026-05-04").await;
@@ -545,7 +529,7 @@ async fn a_simulated_day_is_counted_exactly_in_json_csv_and_html() {
 
 /// Runs headless Chromium on `url` with `args`, at most 90 s; its stdout.
 fn chromium(args: &[String]) -> String {
-    let profile = TempDir::new("chromium-profile");
+    let profile = ispeed_e2e::temp_dir("chromium-profile");
     let mut child = Command::new(CHROMIUM)
         .args([
             "--headless",
@@ -559,7 +543,7 @@ fn chromium(args: &[String]) -> String {
             "--hide-scrollbars",
             "--window-size=412,900",
         ])
-        .arg(format!("--user-data-dir={}", profile.0.display()))
+        .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -722,9 +706,9 @@ async fn check_page(base: &str, p: &Progress) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_runs_from_several_installs_count_each_install_once_per_area() {
-    let dir = TempDir::new("demo");
-    let (base, stop) = collector(&dir.0.join("collector.db")).await;
-    let db = |name: &str| dir.0.join(name).display().to_string();
+    let dir = ispeed_e2e::temp_dir("demo");
+    let (base, stop) = collector(&dir.path().join("collector.db")).await;
+    let db = |name: &str| dir.path().join(name).display().to_string();
     let (a, b, c) = (db("a.db"), db("b.db"), db("c.db"));
     // Exactly the acceptance form: `ispeed demo --area ... --collector ...`;
     // a demo naming an area labels its emulated link cellular, so it counts.

@@ -54,6 +54,14 @@ pub async fn measure_on_loopback(
     .await
 }
 
+/// A fresh directory under the system's temp dir, removed when dropped.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("ispeed-{tag}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"))
+}
+
 /// `127.0.0.1:0`.
 pub fn loopback_any_port() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, 0))

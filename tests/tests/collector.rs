@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,22 +19,6 @@ use ispeed_server::{LinkProfile, ServerConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ispeed-e2e-{tag}-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn sample() -> MeasurementResult {
     let now = Utc::now();
@@ -90,8 +74,8 @@ fn fast(url: &str) -> Uploader {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_samples_reach_the_collector_once_even_after_it_was_down() {
-    let dir = TempDir::new("collector");
-    let store = Store::open(dir.0.join("phone.db")).expect("open store");
+    let dir = ispeed_e2e::temp_dir("collector");
+    let store = Store::open(dir.path().join("phone.db")).expect("open store");
     let (a, b) = (sample(), sample());
     store.save_result(&a).expect("save");
     store.save_result(&b).expect("save");
@@ -108,7 +92,7 @@ async fn pending_samples_reach_the_collector_once_even_after_it_was_down() {
     assert_eq!((down.sent.len(), down.remaining), (0, 2));
 
     // Collector up: both go, and are held once each.
-    let collector_db = dir.0.join("collector.db");
+    let collector_db = dir.path().join("collector.db");
     let (url, collector, stop) = server(&collector_db).await;
     let up = fast(&url).upload_pending(&store, &SystemClock).await;
     assert!(up.error.is_none(), "{:?}", up.error);
@@ -139,11 +123,11 @@ async fn pending_samples_reach_the_collector_once_even_after_it_was_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collector_answering_500_or_garbage_loses_nothing() {
     for fault in [Fault::Status(500), Fault::GarbageCollector] {
-        let dir = TempDir::new("collector-fault");
-        let store = Store::open(dir.0.join("phone.db")).expect("open store");
+        let dir = ispeed_e2e::temp_dir("collector-fault");
+        let store = Store::open(dir.path().join("phone.db")).expect("open store");
         let a = sample();
         store.save_result(&a).expect("save");
-        let collector_db = dir.0.join("collector.db");
+        let collector_db = dir.path().join("collector.db");
         let (url, _, stop) = faulty_server(&collector_db, Some(fault)).await;
         let bad = fast(&url).upload_pending(&store, &SystemClock).await;
         stop.cancel();
@@ -161,8 +145,8 @@ async fn a_collector_answering_500_or_garbage_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_collector_refuses_what_is_not_a_result() {
-    let dir = TempDir::new("collector-bad");
-    let (url, collector, stop) = server(&dir.0.join("collector.db")).await;
+    let dir = ispeed_e2e::temp_dir("collector-bad");
+    let (url, collector, stop) = server(&dir.path().join("collector.db")).await;
     let client = reqwest::Client::new();
     for body in [
         "<html>hello</html>".to_owned(),

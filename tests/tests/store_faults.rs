@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,22 +16,6 @@ use uuid::Uuid;
 /// Kills of the writer per run: enough to land in every phase of a write (open and
 /// migration, inside a transaction, during a commit, between samples).
 const KILLS: usize = 30;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ispeed-e2e-{tag}-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Starts a writer on `db`, and a thread collecting the ids it prints.
 fn writer(db: &Path, count: Option<u64>) -> (Child, JoinHandle<Vec<Uuid>>) {
@@ -58,8 +42,8 @@ fn writer(db: &Path, count: Option<u64>) -> (Child, JoinHandle<Vec<Uuid>>) {
 
 #[test]
 fn a_writer_killed_at_random_moments_never_loses_a_returned_sample() {
-    let dir = TempDir::new("sigkill");
-    let db = dir.0.join("kill.db");
+    let dir = ispeed_e2e::temp_dir("sigkill");
+    let db = dir.path().join("kill.db");
     let mut rng = rand::rng();
     let mut confirmed: Vec<Uuid> = Vec::new();
     let started = Instant::now();
@@ -114,8 +98,8 @@ fn a_writer_killed_at_random_moments_never_loses_a_returned_sample() {
 
 #[test]
 fn two_writers_at_once_never_see_a_locked_database() {
-    let dir = TempDir::new("two-writers");
-    let db = dir.0.join("two.db");
+    let dir = ispeed_e2e::temp_dir("two-writers");
+    let db = dir.path().join("two.db");
     const EACH: u64 = 150;
     // Both start on a missing file: they race to create and migrate it too.
     let (mut a, ra) = writer(&db, Some(EACH));

@@ -164,13 +164,7 @@ pub(crate) fn save(file: &Path, settings: &Settings) -> Result<(), IspeedError> 
 #[allow(clippy::expect_used)] // a failed step should say which step
 mod tests {
     use super::*;
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ispeed-ffi-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        dir
-    }
+    use crate::store::testing::TempDir;
 
     #[test]
     fn default_settings_give_the_default_engine_config() {
@@ -227,8 +221,8 @@ mod tests {
 
     #[test]
     fn settings_survive_a_round_trip_and_a_corrupt_file_is_kept_aside() {
-        let dir = temp_dir("settings");
-        let file = path(&dir);
+        let dir = TempDir::new("ffi-settings");
+        let file = dir.file(FILE);
         assert_eq!(load(&file).expect("missing file"), Settings::default());
         let s = Settings {
             auto_measure: true,
@@ -240,8 +234,7 @@ mod tests {
 
         std::fs::write(&file, "{ not json").expect("corrupt");
         assert_eq!(load(&file).expect("corrupt file"), Settings::default());
-        let kept = std::fs::read_to_string(dir.join("settings.json.corrupt")).expect("kept aside");
+        let kept = std::fs::read_to_string(dir.file("settings.json.corrupt")).expect("kept aside");
         assert_eq!(kept, "{ not json");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -200,7 +200,6 @@ pub(crate) mod testing {
     use std::path::PathBuf;
 
     use chrono::{DateTime, Duration, Utc};
-    use uuid::Uuid;
 
     use crate::network::{NetworkContext, Transport};
     use crate::platform::DeviceInfo;
@@ -208,23 +207,19 @@ pub(crate) mod testing {
     use crate::result::{LatencyResult, MeasurementResult, ServerRef, TransferResult};
 
     /// A fresh directory under the system's temp dir, removed on drop.
-    pub struct TempDir(pub PathBuf);
+    pub struct TempDir(tempfile::TempDir);
 
     impl TempDir {
         pub fn new(tag: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("ispeed-{tag}-{}", Uuid::new_v4()));
-            std::fs::create_dir_all(&dir).expect("create temp dir");
+            let dir = tempfile::Builder::new()
+                .prefix(&format!("ispeed-{tag}-"))
+                .tempdir()
+                .expect("create temp dir");
             Self(dir)
         }
 
         pub fn file(&self, name: &str) -> PathBuf {
-            self.0.join(name)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+            self.0.path().join(name)
         }
     }
 
