@@ -44,6 +44,23 @@ impl Engine {
     pub(super) fn inner(&self) -> &Arc<Inner> {
         &self.inner
     }
+
+    /// Starts a measurement on the engine's runtime; the handle cancels it when
+    /// released. `config` sets the budgets, `mode` says who started it.
+    pub(super) fn spawn_measurement(
+        &self,
+        server: Option<Server>,
+        config: MeasureConfig,
+        mode: MeasureMode,
+        listener: Arc<dyn MeasureListener>,
+    ) -> Result<MeasureHandle, IspeedError> {
+        let inner = Arc::clone(&self.inner);
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        MeasureHandle::spawn(cancel, async move {
+            run_measurement(&inner, server, config, mode, listener, &token).await
+        })
+    }
 }
 
 impl Inner {
@@ -115,21 +132,8 @@ impl Engine {
         server: Option<Server>,
         listener: Arc<dyn MeasureListener>,
     ) -> Result<Arc<MeasureHandle>, IspeedError> {
-        let inner = Arc::clone(&self.inner);
-        let cancel = CancellationToken::new();
-        let token = cancel.clone();
-        let handle = MeasureHandle::spawn(cancel, async move {
-            let config = inner.settings().measure_config()?;
-            run_measurement(
-                &inner,
-                server,
-                config,
-                MeasureMode::Manual,
-                listener,
-                &token,
-            )
-            .await
-        })?;
+        let config = self.inner.settings().measure_config()?;
+        let handle = self.spawn_measurement(server, config, MeasureMode::Manual, listener)?;
         Ok(Arc::new(handle))
     }
 
@@ -174,7 +178,7 @@ impl Engine {
 ///
 /// `config` sets the budgets (the user's settings, or the auto policy's smaller ones);
 /// `mode` says who started it, for the campaign's platform split.
-pub(super) async fn run_measurement(
+async fn run_measurement(
     inner: &Inner,
     server: Option<Server>,
     config: MeasureConfig,

@@ -8,12 +8,9 @@
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use tokio_util::sync::CancellationToken;
 
 use super::Engine;
-use super::engine::run_measurement;
 use super::error::{IspeedError, guarded};
-use super::handle::MeasureHandle;
 use super::platform::{ForeignPlatform, MeasureListener};
 use super::types::{AutoDecision, DailyStatus, Measurement};
 use crate::clock::{Clock, SystemClock};
@@ -72,14 +69,10 @@ impl Engine {
         listener: Arc<dyn MeasureListener>,
     ) -> Result<Measurement, IspeedError> {
         let config = self.auto_policy()?.measure_config();
-        let inner = Arc::clone(self.inner());
-        let cancel = CancellationToken::new();
-        let token = cancel.clone();
         // The handle lives in this future: dropping the future cancels the run.
-        let handle = MeasureHandle::spawn(cancel, async move {
-            run_measurement(&inner, None, config, MeasureMode::Auto, listener, &token).await
-        })?;
-        handle.wait().await
+        self.spawn_measurement(None, config, MeasureMode::Auto, listener)?
+            .wait()
+            .await
     }
 
     /// Today's valid cellular measurements against the daily target of the settings,

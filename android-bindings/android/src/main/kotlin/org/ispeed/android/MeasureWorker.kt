@@ -15,6 +15,7 @@ import androidx.work.WorkerParameters
 import java.time.Duration
 import java.time.Instant
 import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.CancellationException
 import org.ispeed.shell.AutoMeasure
 
 /** Runs one auto-measure wake-up and schedules the next at the engine's time. */
@@ -22,16 +23,27 @@ class MeasureWorker(context: Context, params: WorkerParameters) : CoroutineWorke
 
     override suspend fun doWork(): Result {
         val engine = IspeedEngine.get(applicationContext)
-        val outcome = AutoMeasure(engine).wake { run ->
-            CellularBinding.withCellular(applicationContext) { run() }
+        val next = try {
+            // Null when the switch is off: no next wake-up.
+            AutoMeasure(engine).wake { run ->
+                CellularBinding.withCellular(applicationContext) { run() }
+            }.nextWakeAt
+        } catch (e: CancellationException) {
+            throw e // WorkManager stopped us; it runs the work again itself
+        } catch (e: RuntimeException) {
+            // A failure outside the engine (a permission revoked, a system service
+            // gone): look again later rather than let auto-measure stop for good.
+            if (engine.settings().autoMeasure) Instant.now().plus(RETRY_AFTER_FAILURE) else null
         }
-        // Null when the switch is off: no next wake-up.
-        outcome.nextWakeAt?.let { schedule(applicationContext, it) }
+        next?.let { schedule(applicationContext, it) }
         return Result.success()
     }
 
     companion object {
         private const val NAME = "ispeed-auto-measure"
+
+        /** Next look after a failure outside the engine. */
+        private val RETRY_AFTER_FAILURE: Duration = Duration.ofHours(1)
 
         /** WorkManager's own floor; the engine never asks for less than a minute. */
         private val MIN_DELAY: Duration = Duration.ofMinutes(1)
