@@ -150,22 +150,9 @@ fn ensure_jna() -> Result<PathBuf> {
     }
 }
 
-/// Every `.kt` file under `dir`, sorted.
+/// Every `.kt` file under `dir`, sorted; none is an error.
 fn kotlin_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-        for entry in entries {
-            let path = entry.map_err(|e| format!("{}: {e}", d.display()))?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "kt") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
+    let found = util::files_with_extension(dir, "kt", &[])?;
     if found.is_empty() {
         return Err(format!("no Kotlin sources under {}", dir.display()));
     }

@@ -143,24 +143,10 @@ fn ensure_venv() -> Result<PathBuf> {
     Ok(python)
 }
 
-/// Every `.swift` file under `dir`, sorted.
+/// Every `.swift` file under `dir`, sorted. Generated copies (`build/`, from
+/// `xcframework`) are checked as generated output, not here.
 fn swift_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-        for entry in entries {
-            let path = entry.map_err(|e| format!("{}: {e}", d.display()))?.path();
-            // Generated copies (from `xcframework`) are checked as generated output.
-            if path.is_dir() && !path.ends_with("build") {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "swift") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
+    util::files_with_extension(dir, "swift", &["build"])
 }
 
 #[cfg(test)]
