@@ -34,12 +34,31 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
 
+/// Open file descriptors once the connections a run closed have finished closing.
+///
+/// When a measurement returns, its connections are closed but not yet gone: the
+/// client's connection tasks and the in-process server's notice in their own time, which
+/// on a loaded machine is tens of milliseconds. This waits (at most 3 s) for the count
+/// to come back to `baseline`; a leaked descriptor never does, and shows in the result.
+pub async fn settled_fds(baseline: usize) -> usize {
+    let mut fds = open_fds();
+    for _ in 0..60 {
+        if fds <= baseline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        fds = open_fds();
+    }
+    fds
+}
+
 /// Resources after one run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunSample {
     /// Resident memory, bytes.
     pub rss: u64,
-    /// Open file descriptors.
+    /// Open file descriptors, once the run's closed connections are gone
+    /// ([`settled_fds`]).
     pub fds: usize,
     /// How long the run took, storing included.
     pub took: Duration,
@@ -112,7 +131,7 @@ impl SoakReport {
 
     /// Checks the soak's promises: every run measured and stored, memory and file
     /// descriptors flat between the first and the last window (RSS within
-    /// `rss_tolerance_mib`, fds within 2: idle connections may still be closing).
+    /// `rss_tolerance_mib`, settled fds within 2).
     pub fn check(&self, runs: usize, rss_tolerance_mib: f64) -> Result<(), String> {
         if !self.failures.is_empty() {
             return Err(format!("failed runs: {:?}", self.failures));
@@ -157,6 +176,7 @@ pub async fn soak(runs: usize, db: &Path) -> Result<SoakReport, String> {
     let platform = StaticPlatform::new(Transport::Loopback);
     let mut report = SoakReport::default();
     let mut ids = Vec::with_capacity(runs);
+    let fds_before = open_fds();
     for run in 0..runs {
         let start = Instant::now();
         let outcome = measure(
@@ -176,10 +196,11 @@ pub async fn soak(runs: usize, db: &Path) -> Result<SoakReport, String> {
                 .failures
                 .push(format!("run {run}: [{}] {e}", e.code())),
         }
+        let took = start.elapsed();
         report.samples.push(RunSample {
             rss: rss_bytes(),
-            fds: open_fds(),
-            took: start.elapsed(),
+            fds: settled_fds(fds_before).await,
+            took,
         });
     }
     server.stop().await;

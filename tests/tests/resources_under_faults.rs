@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ispeed_core::measure::Phase;
 use ispeed_core::{Error, MeasureRequest, MeasurementResult};
-use ispeed_e2e::soak::{open_fds, rss_bytes};
+use ispeed_e2e::soak::{open_fds, rss_bytes, settled_fds};
 use ispeed_e2e::{loopback_any_port, measure_on_loopback, quick_request};
 use ispeed_server::faults::Fault;
 use ispeed_server::{LinkProfile, ServerConfig};
@@ -54,20 +54,6 @@ async fn sample(s: &Scenario) -> Vec<(u64, usize)> {
     }
     server.stop().await;
     samples
-}
-
-/// Open descriptors once the connections a run closed have finished closing: waits
-/// (at most 3 s) for the count to come back to `before`. A leaked connection never does.
-async fn settled_fds(before: usize) -> usize {
-    let mut fds = open_fds();
-    for _ in 0..30 {
-        if fds <= before {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        fds = open_fds();
-    }
-    fds
 }
 
 /// Growth from the warm-up run (the first) to the last runs.

@@ -6,35 +6,13 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
 
 use ispeed_e2e::soak::soak;
-
-/// A store in a fresh temporary directory, removed afterwards.
-struct TempDb(std::path::PathBuf);
-
-impl TempDb {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "ispeed-soak-{tag}-{}-{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_millis()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-
-    fn path(&self) -> std::path::PathBuf {
-        self.0.join("soak.db")
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use ispeed_e2e::temp_dir;
 
 async fn run(runs: usize, rss_tolerance_mib: f64) {
-    let db = TempDb::new(&runs.to_string());
-    let report = soak(runs, &db.path()).await.expect("soak runs");
+    let dir = temp_dir("soak");
+    let report = soak(runs, &dir.path().join("soak.db"))
+        .await
+        .expect("soak runs");
     eprintln!("soak: {}", report.summary());
     if let Err(e) = report.check(runs, rss_tolerance_mib) {
         panic!("{e}");
