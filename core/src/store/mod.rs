@@ -69,7 +69,8 @@ impl Store {
         let conn = Connection::open_with_flags(&path, flags).map_err(|e| map_err(&path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| map_err(&path, e))?;
-        let state = retry_busy(|| schema::inspect(&conn)).map_err(|e| map_err(&path, e))?;
+        let state =
+            retry_busy(|| schema::inspect_snapshot(&conn)).map_err(|e| map_err(&path, e))?;
         schema::check_ours(&path, &state)?;
         if state.is_ours() {
             schema::check_integrity(&path, &conn)?;

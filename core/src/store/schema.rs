@@ -104,6 +104,16 @@ pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<FileState> {
     })
 }
 
+/// [`inspect`] in a read transaction of its own, so that the three figures come from one
+/// snapshot. Read one statement at a time, a migration that another process commits
+/// in between shows our tables without our mark, and a new file looks foreign.
+pub(crate) fn inspect_snapshot(conn: &Connection) -> rusqlite::Result<FileState> {
+    let tx = conn.unchecked_transaction()?;
+    let state = inspect(&tx)?;
+    tx.commit()?;
+    Ok(state)
+}
+
 /// Refuses a file that is not ours or is newer than this build.
 pub(crate) fn check_ours(path: &Path, state: &FileState) -> Result<()> {
     if state.is_ours() {
