@@ -40,6 +40,18 @@ fn writer(db: &Path, count: Option<u64>) -> (Child, JoinHandle<Vec<Uuid>>) {
     (child, reader)
 }
 
+/// Waits for a writer started with a count to exit: whether it succeeded, what it
+/// wrote on stderr, and the ids it printed.
+fn finish((mut child, reader): (Child, JoinHandle<Vec<Uuid>>)) -> (bool, String, Vec<Uuid>) {
+    let status = child.wait().expect("wait for a writer");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).expect("read stderr");
+    }
+    let ids = reader.join().expect("reader thread");
+    (status.success(), err, ids)
+}
+
 #[test]
 fn a_writer_killed_at_random_moments_never_loses_a_returned_sample() {
     let dir = ispeed_e2e::temp_dir("sigkill");
@@ -102,23 +114,13 @@ fn two_writers_at_once_never_see_a_locked_database() {
     let db = dir.path().join("two.db");
     const EACH: u64 = 150;
     // Both start on a missing file: they race to create and migrate it too.
-    let (mut a, ra) = writer(&db, Some(EACH));
-    let (mut b, rb) = writer(&db, Some(EACH));
-    let status_a = a.wait().expect("wait a");
-    let status_b = b.wait().expect("wait b");
-    let mut err = String::new();
-    for child in [&mut a, &mut b] {
-        if let Some(mut e) = child.stderr.take() {
-            std::io::Read::read_to_string(&mut e, &mut err).expect("read stderr");
-        }
-    }
-    assert!(
-        status_a.success() && status_b.success(),
-        "writers failed: {err}"
-    );
+    let a = writer(&db, Some(EACH));
+    let b = writer(&db, Some(EACH));
+    let (ok_a, err_a, ids_a) = finish(a);
+    let (ok_b, err_b, ids_b) = finish(b);
+    let err = err_a + &err_b;
+    assert!(ok_a && ok_b, "writers failed: {err}");
     assert!(!err.contains("locked") && !err.contains("busy"), "{err}");
-    let ids_a = ra.join().expect("reader a");
-    let ids_b = rb.join().expect("reader b");
     assert_eq!((ids_a.len() as u64, ids_b.len() as u64), (EACH, EACH));
     let store = Store::open(&db).expect("open");
     assert_eq!(store.count().expect("count"), 2 * EACH);
@@ -134,16 +136,11 @@ fn writers_racing_to_create_a_new_file_both_open_it() {
     let dir = ispeed_e2e::temp_dir("create-race");
     for race in 0..RACES {
         let db = dir.path().join(format!("race-{race}.db"));
-        let (mut a, ra) = writer(&db, Some(EACH));
-        let (mut b, rb) = writer(&db, Some(EACH));
-        for (child, reader) in [(&mut a, ra), (&mut b, rb)] {
-            let status = child.wait().expect("wait for a writer");
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                std::io::Read::read_to_string(&mut e, &mut err).expect("read stderr");
-            }
-            assert!(status.success(), "race {race}: {err}");
-            assert_eq!(reader.join().expect("reader").len() as u64, EACH);
+        let writers = [writer(&db, Some(EACH)), writer(&db, Some(EACH))];
+        for w in writers {
+            let (ok, err, ids) = finish(w);
+            assert!(ok, "race {race}: {err}");
+            assert_eq!(ids.len() as u64, EACH);
         }
         let store = Store::open(&db).expect("open");
         assert_eq!(store.count().expect("count"), 2 * EACH, "race {race}");
