@@ -8,6 +8,8 @@ use crate::measure::Phase;
 use crate::network::Transport;
 use crate::network::policy::iface_suffix;
 
+pub mod codes;
+
 /// Convenient alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -323,4 +325,171 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     last
+}
+
+#[cfg(test)]
+mod listed_codes {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::codes::{ERROR_CODES, is_listed};
+    use super::*;
+
+    /// Codes the FFI layer returns without a core [`Error`] behind them.
+    const FFI_ONLY: &[&str] = &["internal", "busy"];
+
+    /// One value of every variant.
+    fn one_of_each() -> Vec<Error> {
+        let phase = Phase::Download;
+        let after = Duration::from_secs(1);
+        let path = PathBuf::from("ispeed.db");
+        let text = || "x".to_owned();
+        vec![
+            Error::InvalidUrl {
+                url: text(),
+                reason: text(),
+            },
+            Error::Config(text()),
+            Error::InsecureUrl { url: text() },
+            Error::Tls {
+                host: text(),
+                detail: text(),
+            },
+            Error::Redirected {
+                phase,
+                location: text(),
+            },
+            Error::Unreachable {
+                host: text(),
+                detail: text(),
+            },
+            Error::ConnectionRefused { host: text() },
+            Error::Timeout { phase, after },
+            Error::Stalled { phase, after },
+            Error::HttpStatus { phase, status: 503 },
+            Error::Protocol {
+                phase,
+                detail: text(),
+            },
+            Error::ConnectionLost {
+                phase,
+                detail: text(),
+            },
+            Error::Cancelled,
+            Error::WifiOn { interface: None },
+            Error::NotCellular {
+                transport: Transport::Wifi,
+                interface: None,
+            },
+            Error::OverallTimeout { after },
+            Error::UnknownProtocol { url: text() },
+            Error::ServerList(text()),
+            Error::NoServerReachable {
+                tried: 2,
+                first_failure: text(),
+            },
+            Error::Schedule(text()),
+            Error::ForeignDatabase {
+                path: path.clone(),
+                detail: text(),
+            },
+            Error::CorruptDatabase {
+                path: path.clone(),
+                detail: text(),
+            },
+            Error::DatabaseTooNew {
+                path: path.clone(),
+                found: 9,
+                supported: 3,
+            },
+            Error::Storage {
+                path,
+                detail: text(),
+            },
+            Error::Collector {
+                url: text(),
+                detail: text(),
+            },
+            Error::InvalidArea {
+                spec: text(),
+                reason: text(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_variant_has_a_listed_code() {
+        for error in one_of_each() {
+            // Exhaustive on purpose: a new variant stops this test from compiling
+            // until it has a value in `one_of_each` and its code in `codes.rs`
+            // (then `cargo xtask check-strings` asks for its four translations).
+            match &error {
+                Error::InvalidUrl { .. }
+                | Error::Config(_)
+                | Error::InsecureUrl { .. }
+                | Error::Tls { .. }
+                | Error::Redirected { .. }
+                | Error::Unreachable { .. }
+                | Error::ConnectionRefused { .. }
+                | Error::Timeout { .. }
+                | Error::Stalled { .. }
+                | Error::HttpStatus { .. }
+                | Error::Protocol { .. }
+                | Error::ConnectionLost { .. }
+                | Error::Cancelled
+                | Error::WifiOn { .. }
+                | Error::NotCellular { .. }
+                | Error::OverallTimeout { .. }
+                | Error::UnknownProtocol { .. }
+                | Error::ServerList(_)
+                | Error::NoServerReachable { .. }
+                | Error::Schedule(_)
+                | Error::ForeignDatabase { .. }
+                | Error::CorruptDatabase { .. }
+                | Error::DatabaseTooNew { .. }
+                | Error::Storage { .. }
+                | Error::Collector { .. }
+                | Error::InvalidArea { .. } => {}
+            }
+            assert!(
+                is_listed(error.code()),
+                "code {:?} of {error:?} is missing from core/src/error/codes.rs",
+                error.code()
+            );
+        }
+    }
+
+    #[test]
+    fn one_of_each_holds_every_variant_once() {
+        let all = one_of_each();
+        let distinct: std::collections::HashSet<_> =
+            all.iter().map(std::mem::discriminant).collect();
+        assert_eq!(distinct.len(), all.len(), "a variant is given twice");
+    }
+
+    #[test]
+    fn every_listed_code_is_returned_by_something() {
+        let returned: Vec<&str> = one_of_each().iter().map(Error::code).collect();
+        for c in ERROR_CODES {
+            assert!(
+                returned.contains(&c.code) || FFI_ONLY.contains(&c.code),
+                "{} is listed but no error returns it: remove it or say who does",
+                c.code
+            );
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case_with_a_meaning() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ERROR_CODES {
+            assert!(seen.insert(c.code), "{} listed twice", c.code);
+            assert!(
+                !c.code.is_empty() && c.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{:?} is not snake_case",
+                c.code
+            );
+            assert!(!c.meaning.trim().is_empty(), "{} has no meaning", c.code);
+        }
+    }
 }

@@ -16,6 +16,12 @@ const STEPS: &[Step] = &[
         program: "cargo",
         args: &["fmt", "--all", "--", "--check"],
     },
+    // Cheap (reads six files), and the apps' texts are what a citizen sees first.
+    Step {
+        name: "error texts",
+        program: "cargo",
+        args: &["xtask", "check-strings"],
+    },
     Step {
         name: "lint",
         program: "cargo",

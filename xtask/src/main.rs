@@ -16,6 +16,7 @@ mod bench;
 mod ci;
 mod fuzz;
 mod soak;
+mod strings;
 
 /// Project automation for i-Speed.
 #[derive(Debug, Parser)]
@@ -59,6 +60,9 @@ enum Command {
     /// Check the generated Swift, the Swift shell and the C header without a Swift
     /// compiler (installs tree-sitter into a venv when missing).
     SwiftCheck,
+    /// Check that every error code of the core has an English and a Vietnamese text
+    /// in both apps; name each missing one and the line to add.
+    CheckStrings,
     /// Build the iOS XCFramework (macOS with Xcode only; a no-op elsewhere).
     Xcframework,
 }
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Bindings { profile } => bindings::run(profile).map(|_| ()),
         Command::KotlinTest => kotlin::test(),
         Command::SwiftCheck => swift::check(),
+        Command::CheckStrings => strings::check(),
         Command::Xcframework => xcframework::build(),
     };
     match outcome {

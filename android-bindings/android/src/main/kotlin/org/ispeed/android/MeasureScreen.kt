@@ -165,18 +165,4 @@ private fun phaseLabel(phase: Phase): Int = when (phase) {
 
 /** The translated text of an engine error, or its English text for a new code. */
 @Composable
-private fun errorText(e: ErrorMessage): String {
-    val id = when (e.code) {
-        "wifi_on" -> R.string.error_wifi_on
-        "unreachable", "connection_refused" -> R.string.error_unreachable
-        "connection_lost" -> R.string.error_connection_lost
-        "timeout", "stalled", "overall_timeout" -> R.string.error_timeout
-        "http_status", "protocol" -> R.string.error_server
-        "invalid_url", "invalid_config" -> R.string.error_settings
-        "invalid_area" -> R.string.error_area
-        "cancelled" -> R.string.error_cancelled
-        "storage" -> R.string.error_storage
-        else -> null
-    }
-    return id?.let { stringResource(it) } ?: e.text
-}
+private fun errorText(e: ErrorMessage): String = ErrorTexts.of(LocalContext.current, e)
