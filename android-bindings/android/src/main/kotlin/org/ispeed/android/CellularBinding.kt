@@ -6,8 +6,14 @@
 // need every socket's descriptor handed from Rust to Java before it connects.
 // `bindProcessToNetwork` instead tells netd to route every socket this process opens
 // (native ones included, and DNS) over the given network: no privilege, no change to
-// the engine. It is process-wide, so it is held only for the measurement and released
-// after; the UI is idle meanwhile.
+// the engine.
+//
+// The binding is process-wide, so it is shared: the screen and the worker may each
+// hold it, and it is released only when the last holder leaves (a second tap, or the
+// worker ending, never unbinds a measurement that is still running). While it is
+// held, the network callback keeps [state] current: the capabilities as they change,
+// and the loss of the network. AndroidPlatform reports that state to the engine, whose
+// guard polls it four times a second and stops a measurement whose network is gone.
 package org.ispeed.android
 
 import android.content.Context
@@ -15,54 +21,113 @@ import android.net.ConnectivityManager
 import android.net.Network
 import android.net.NetworkCapabilities
 import android.net.NetworkRequest
-import kotlinx.coroutines.suspendCancellableCoroutine
-import kotlinx.coroutines.withTimeoutOrNull
 import kotlin.coroutines.resume
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.suspendCancellableCoroutine
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeoutOrNull
 
-/** Runs blocks with the process bound to the cellular network. */
+/** Runs blocks with the process bound to the cellular network, shared by use count. */
 object CellularBinding {
-    /** Capabilities of the network the process is bound to, while it is. */
-    @Volatile var boundCapabilities: NetworkCapabilities? = null
+    /** What the binding holds now, as the platform reports it to the engine. */
+    sealed interface State {
+        /** Bound to a cellular network with these (current) capabilities. */
+        data class Bound(val network: Network, val capabilities: NetworkCapabilities?) : State
+
+        /** The bound network was lost while held: traffic has nowhere to go. */
+        data object Lost : State
+    }
+
+    /** The binding while one is held; null when the process is not bound. */
+    @Volatile var state: State? = null
         private set
 
     /** How long to wait for the radio to come up (it may be idle). */
     private const val REQUEST_TIMEOUT_MS = 10_000L
 
+    /** Guards [users], [callback] and the bind/unbind calls; held across the request. */
+    private val lock = Mutex()
+    private var users = 0
+    private var callback: ConnectivityManager.NetworkCallback? = null
+
     /**
-     * Requests the cellular network, binds the process to it, runs [block], then
-     * unbinds. Without a cellular network (no SIM, mobile data off) [block] runs
-     * unbound, and the engine's platform check reports what is wrong.
+     * Holds the cellular binding while [block] runs: the first holder requests the
+     * network and binds the process to it, later holders share it, the last one to
+     * leave unbinds. Without a cellular network (no SIM, mobile data off) [block]
+     * runs unbound, and the engine's platform check reports what is wrong.
      */
     suspend fun <T> withCellular(context: Context, block: suspend () -> T): T {
         val cm = context.applicationContext.getSystemService(ConnectivityManager::class.java)
+        var holding = false
+        try {
+            lock.withLock {
+                users += 1
+                holding = true
+                if (users == 1) bind(cm)
+            }
+            return block()
+        } finally {
+            // Released even when the caller is cancelled (during the request too), or
+            // the count would leak and the process stay bound for good.
+            if (holding) {
+                withContext(NonCancellable) {
+                    lock.withLock {
+                        users -= 1
+                        if (users == 0) unbind(cm)
+                    }
+                }
+            }
+        }
+    }
+
+    /** Requests the cellular network and binds to it; leaves [state] null on timeout. */
+    private suspend fun bind(cm: ConnectivityManager) {
         val request = NetworkRequest.Builder()
             .addTransportType(NetworkCapabilities.TRANSPORT_CELLULAR)
             .addCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET)
             .build()
-        var callback: ConnectivityManager.NetworkCallback? = null
         val network = withTimeoutOrNull(REQUEST_TIMEOUT_MS) {
             suspendCancellableCoroutine<Network> { cont ->
-                val cb = object : ConnectivityManager.NetworkCallback() {
-                    override fun onAvailable(network: Network) {
-                        if (cont.isActive) cont.resume(network)
-                    }
-                }
+                val cb = Callback { network -> if (cont.isActive) cont.resume(network) }
                 callback = cb
                 // requestNetwork (not registerNetworkCallback) keeps the radio up even
                 // when Wi-Fi is the default and Android would otherwise idle it.
                 cm.requestNetwork(request, cb)
             }
         }
-        try {
-            if (network != null) {
-                boundCapabilities = cm.getNetworkCapabilities(network)
-                cm.bindProcessToNetwork(network)
-            }
-            return block()
-        } finally {
-            cm.bindProcessToNetwork(null)
-            boundCapabilities = null
-            callback?.let { cm.unregisterNetworkCallback(it) }
+        if (network != null) {
+            state = State.Bound(network, cm.getNetworkCapabilities(network))
+            cm.bindProcessToNetwork(network)
+        }
+    }
+
+    /** Unbinds the process and releases the request (the radio may idle again). */
+    private fun unbind(cm: ConnectivityManager) {
+        cm.bindProcessToNetwork(null)
+        state = null
+        callback?.let { cm.unregisterNetworkCallback(it) }
+        callback = null
+    }
+
+    /**
+     * The request's callback: the first network found is bound; afterwards only that
+     * network's changes matter. A later onAvailable (another cellular network after a
+     * loss) is not bound to: the measurement that lost its network is over for the
+     * engine's guard, and the next one binds afresh.
+     */
+    private class Callback(private val found: (Network) -> Unit) : ConnectivityManager.NetworkCallback() {
+        override fun onAvailable(network: Network) = found(network)
+
+        override fun onCapabilitiesChanged(network: Network, caps: NetworkCapabilities) {
+            val bound = state
+            if (bound is State.Bound && bound.network == network) state = bound.copy(capabilities = caps)
+        }
+
+        override fun onLost(network: Network) {
+            val bound = state
+            if (bound is State.Bound && bound.network == network) state = State.Lost
         }
     }
 }

@@ -1,12 +1,14 @@
 // The measure screen: Measure button, live progress, the latest results, the
-// auto-measure switch, the campaign area, and the one permission the radio context
-// needs, explained before it is asked. All logic is in MeasureController
-// (../shared, JVM-tested).
+// auto-measure switch, the campaign area, and the permissions: the radio context's,
+// explained before it is asked, and the notifications' (Android 13+), asked when the
+// user turns auto-measure on. All logic is in MeasureController (../shared,
+// JVM-tested); an engine that cannot open shows why, with a button to try again.
 package org.ispeed.android
 
 import android.Manifest
 import android.app.Application
 import android.content.pm.PackageManager
+import android.os.Build
 import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.foundation.layout.Arrangement
@@ -39,17 +41,42 @@ import androidx.lifecycle.viewModelScope
 import androidx.lifecycle.viewmodel.compose.viewModel
 import kotlinx.coroutines.launch
 import org.ispeed.core.Area
+import org.ispeed.core.IspeedException
 import org.ispeed.core.Phase
 import org.ispeed.shell.ErrorMessage
 import org.ispeed.shell.MeasureController
 
+/** The engine opened, or why it could not. */
+sealed interface Opened {
+    /** The screen's controller over the process's engine. */
+    class Ready(val controller: MeasureController) : Opened
+
+    /** Opening the engine failed (storage full, a database from a newer app...). */
+    class Failed(val error: ErrorMessage) : Opened
+}
+
 /** Holds the controller across configuration changes. */
 class MeasureViewModel(app: Application) : AndroidViewModel(app) {
-    private val engine = IspeedEngine.get(app)
-    val controller = MeasureController(engine, viewModelScope)
+    /** The controller, once the engine opened. */
+    var opened: Opened by mutableStateOf(open())
+        private set
 
-    /** Measures on the cellular network. */
-    fun measure() {
+    /** Tries to open the engine again (after the user freed space, for example). */
+    fun retryOpen() {
+        opened = open()
+    }
+
+    private fun open(): Opened = try {
+        Opened.Ready(MeasureController(IspeedEngine.get(getApplication()), viewModelScope))
+    } catch (e: IspeedException) {
+        Opened.Failed(ErrorMessage.of(e))
+    }
+
+    /**
+     * Measures on the cellular network. A tap while a measurement runs shares the
+     * binding (its use count) and releases only its own hold.
+     */
+    fun measure(controller: MeasureController) {
         viewModelScope.launch {
             CellularBinding.withCellular(getApplication()) {
                 controller.measure()?.join()
@@ -57,7 +84,7 @@ class MeasureViewModel(app: Application) : AndroidViewModel(app) {
         }
     }
 
-    fun setAutoMeasure(on: Boolean) {
+    fun setAutoMeasure(controller: MeasureController, on: Boolean) {
         controller.autoMeasure = on
         MeasureWorker.setEnabled(getApplication(), on)
     }
@@ -65,16 +92,31 @@ class MeasureViewModel(app: Application) : AndroidViewModel(app) {
 
 @Composable
 fun MeasureScreen(model: MeasureViewModel = viewModel()) {
-    val state by model.controller.state.collectAsState()
-    var auto by remember { mutableStateOf(model.controller.autoMeasure) }
+    when (val opened = model.opened) {
+        is Opened.Ready -> Measure(model, opened.controller)
+        is Opened.Failed -> Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
+            Text(errorText(opened.error), color = MaterialTheme.colorScheme.error)
+            Button(onClick = { model.retryOpen() }) { Text(stringResource(R.string.try_again)) }
+        }
+    }
+}
+
+@Composable
+private fun Measure(model: MeasureViewModel, controller: MeasureController) {
+    val state by controller.state.collectAsState()
+    var auto by remember { mutableStateOf(controller.autoMeasure) }
+    // Android 13+: the worker's notification (auto-measure held up) needs this; asked
+    // when it becomes useful, and auto-measure runs whatever the answer.
+    val notifications = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { }
+    val context = LocalContext.current
     Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
         PhonePermission()
         if (state.running) {
-            OutlinedButton(onClick = { model.controller.cancel() }, modifier = Modifier.fillMaxWidth()) {
+            OutlinedButton(onClick = { controller.cancel() }, modifier = Modifier.fillMaxWidth()) {
                 Text(stringResource(R.string.cancel))
             }
         } else {
-            Button(onClick = { model.measure() }, modifier = Modifier.fillMaxWidth()) {
+            Button(onClick = { model.measure(controller) }, modifier = Modifier.fillMaxWidth()) {
                 Text(stringResource(R.string.measure))
             }
         }
@@ -86,9 +128,21 @@ fun MeasureScreen(model: MeasureViewModel = viewModel()) {
                 Text(stringResource(R.string.auto_measure))
                 Text(stringResource(R.string.auto_measure_explained), style = MaterialTheme.typography.bodySmall)
             }
-            Switch(checked = auto, onCheckedChange = { auto = it; model.setAutoMeasure(it) })
+            Switch(
+                checked = auto,
+                onCheckedChange = { on ->
+                    auto = on
+                    model.setAutoMeasure(controller, on)
+                    if (on && Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU &&
+                        ContextCompat.checkSelfPermission(context, Manifest.permission.POST_NOTIFICATIONS) !=
+                        PackageManager.PERMISSION_GRANTED
+                    ) {
+                        notifications.launch(Manifest.permission.POST_NOTIFICATIONS)
+                    }
+                },
+            )
         }
-        AreaRow(state.area, onJoin = model.controller::joinArea)
+        AreaRow(state.area, onJoin = controller::joinArea)
         Text(stringResource(R.string.history), style = MaterialTheme.typography.titleMedium)
         LazyColumn(verticalArrangement = Arrangement.spacedBy(8.dp)) {
             items(state.recent, key = { it.id }) { m ->
