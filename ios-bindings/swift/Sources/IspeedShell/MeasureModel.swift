@@ -1,5 +1,9 @@
 // The measure screen's state, fed by the engine. Holds no measurement, policy or
 // scheduling logic: it forwards to the Rust engine and publishes what it hears.
+//
+// The routine's upkeep runs here too, on the engine's answers: after a measurement
+// the pending samples go to the collector (flushUploads); on every return to the
+// foreground and every background refresh the reminders are re-planned and booked.
 
 import Foundation
 import IspeedCore
@@ -23,6 +27,11 @@ public final class MeasureModel: ObservableObject {
     @Published public private(set) var area: Area?
     /// Stable code of the last error, looked up in Localizable.strings.
     @Published public private(set) var errorCode: String?
+    /// The engine's English sentence for the last error: shown when this build has
+    /// no text for its code (an engine newer than the strings).
+    @Published public private(set) var errorReason: String?
+    /// Whether the user lets the app remind them (the routine is on once allowed).
+    @Published public private(set) var remindersPermission: Reminders.Permission = .notAsked
 
     private let engine: Engine
     private let reminders: Reminders
@@ -35,26 +44,52 @@ public final class MeasureModel: ObservableObject {
             recent = try engine.history(limit: 20)
             area = try engine.area()
         } catch let error as IspeedError {
-            errorCode = Self.code(of: error)
+            show(error)
         } catch {
             errorCode = "internal"
         }
     }
 
-    /// Reads today's status from the engine and books its reminders: call it when
-    /// the app comes to the foreground (the day may have turned) and after each
-    /// measurement.
-    public func refresh() async {
+    /// Reads today's status from the engine and books the reminders it plans: call it
+    /// when the app comes to the foreground (the day may have turned) and after each
+    /// measurement. Returns whether the engine answered.
+    @discardableResult
+    public func refresh() async -> Bool {
+        remindersPermission = await reminders.permission()
         do {
             let status = try engine.dailyStatus()
             todayCount = Int(status.doneToday)
             dailyTarget = Int(status.target)
-            await reminders.book(status)
+            await reminders.book(Reminders.plan(of: status))
+            return true
         } catch let error as IspeedError {
-            errorCode = Self.code(of: error)
+            show(error)
         } catch {
             errorCode = "internal"
         }
+        return false
+    }
+
+    /// Turns the routine's reminders on: asks iOS for permission (the prompt shows
+    /// once; after a refusal only the Settings app can allow it), then books them.
+    public func turnOnReminders() async {
+        _ = await reminders.requestPermission()
+        await refresh()
+    }
+
+    /// The background refresh (BackgroundRefresh): sends pending samples, then
+    /// re-plans the reminders. Returns whether the plan was booked.
+    public func refreshInBackground() async -> Bool {
+        await upload()
+        return await refresh()
+    }
+
+    /// Sends the pending samples through the engine (oldest first, each confirmed by
+    /// the collector). A failure keeps them queued in the engine for the next
+    /// measurement, foreground or background refresh, and is not the citizen's to act
+    /// on: nothing is shown.
+    private func upload() async {
+        _ = try? await engine.flushUploads()
     }
 
     /// Joins the campaign area typed as one line (`province/district/commune/hamlet`,
@@ -63,7 +98,7 @@ public final class MeasureModel: ObservableObject {
         do {
             area = try engine.setArea(area: try engine.parseArea(text: text))
         } catch let error as IspeedError {
-            errorCode = Self.code(of: error)
+            show(error)
         } catch {
             errorCode = "internal"
         }
@@ -74,6 +109,7 @@ public final class MeasureModel: ObservableObject {
         guard handle == nil else { return }
         running = true
         errorCode = nil
+        errorReason = nil
         phase = nil
         latencyMs = nil
         downloadMbps = nil
@@ -85,7 +121,7 @@ public final class MeasureModel: ObservableObject {
             Task { await finish(h) }
         } catch let error as IspeedError {
             running = false
-            errorCode = Self.code(of: error)
+            show(error)
         } catch {
             running = false
             errorCode = "internal"
@@ -105,13 +141,15 @@ public final class MeasureModel: ObservableObject {
             uploadMbps = m.upload?.mbps
             recent.insert(m, at: 0)
         } catch let error as IspeedError {
-            errorCode = Self.code(of: error)
+            show(error)
         } catch {
             errorCode = "internal"
         }
         handle = nil
         running = false
         phase = nil
+        // Stored first by the engine; sent now so that the campaign counts it today.
+        await upload()
         await refresh()
     }
 
@@ -133,6 +171,22 @@ public final class MeasureModel: ObservableObject {
             }
         case .rtt:
             break
+        }
+    }
+
+    /// Publishes an engine error: its code for the translated text, its sentence as
+    /// the fallback.
+    private func show(_ error: IspeedError) {
+        errorCode = Self.code(of: error)
+        errorReason = Self.reason(of: error)
+    }
+
+    private static func reason(of error: IspeedError) -> String {
+        switch error {
+        case let .InvalidInput(_, reason), let .WifiOn(_, reason), let .Network(_, reason),
+             let .Server(_, reason), let .Cancelled(_, reason), let .Storage(_, reason),
+             let .Internal(_, reason):
+            return reason
         }
     }
 

@@ -1,13 +1,19 @@
 // The measure screen: Measure button, live progress, today's count toward the daily
-// target, the campaign area, and the latest results.
+// target, the reminders switch, the campaign area, and the latest results.
+//
+// The routine is re-planned every time the app becomes active (the day may have
+// turned, the user may have measured) and a background refresh is booked when it
+// leaves the foreground (BackgroundRefresh).
 
 import IspeedCore
 import SwiftUI
+import UIKit
 
 /// The app's main screen.
 public struct MeasureScreen: View {
     @ObservedObject private var model: MeasureModel
     @State private var areaText = ""
+    @Environment(\.scenePhase) private var scenePhase
 
     public init(model: MeasureModel) {
         self.model = model
@@ -44,8 +50,15 @@ public struct MeasureScreen: View {
             FiguresRow(latencyMs: model.latencyMs, downloadMbps: model.downloadMbps, uploadMbps: model.uploadMbps)
 
             if let code = model.errorCode {
-                Text(LocalizedStringKey("error." + code), bundle: .module)
+                // A code newer than these strings shows the engine's English sentence,
+                // never the raw key.
+                Text(NSLocalizedString("error." + code, bundle: .module,
+                                       value: model.errorReason ?? code, comment: ""))
                     .foregroundColor(.red)
+            }
+
+            RemindersRow(permission: model.remindersPermission) {
+                Task { await model.turnOnReminders() }
             }
 
             if let area = model.area {
@@ -79,6 +92,16 @@ public struct MeasureScreen: View {
         .padding()
         // The day may have turned, or a measurement been made, since the last look.
         .task { await model.refresh() }
+        .onChange(of: scenePhase) { phase in
+            switch phase {
+            case .active:
+                Task { await model.refresh() }
+            case .background:
+                BackgroundRefresh.schedule()
+            default:
+                break
+            }
+        }
     }
 
     private static func phaseKey(_ phase: Phase) -> String {
@@ -86,6 +109,40 @@ public struct MeasureScreen: View {
         case .latency: return "phase.latency"
         case .download: return "phase.download"
         case .upload: return "phase.upload"
+        }
+    }
+}
+
+/// The reminders switch: asks for the notification permission when turned on; after
+/// a refusal, only the Settings app can allow it, so the row opens it.
+struct RemindersRow: View {
+    let permission: Reminders.Permission
+    let turnOn: () -> Void
+
+    var body: some View {
+        VStack(alignment: .leading, spacing: 4) {
+            switch permission {
+            case .allowed:
+                Label {
+                    Text("reminders.on", bundle: .module)
+                } icon: {
+                    Image(systemName: "bell")
+                }
+            case .notAsked:
+                Text("reminders.explained", bundle: .module).font(.footnote)
+                Button(action: turnOn) {
+                    Text("reminders.turn_on", bundle: .module)
+                }
+            case .denied:
+                Text("reminders.denied", bundle: .module).font(.footnote)
+                Button {
+                    if let url = URL(string: UIApplication.openSettingsURLString) {
+                        UIApplication.shared.open(url)
+                    }
+                } label: {
+                    Text("reminders.open_settings", bundle: .module)
+                }
+            }
         }
     }
 }

@@ -1,48 +1,106 @@
 // Local-notification reminders: iOS lets no app measure in the background, so the
 // citizen is reminded to measure by hand until the day's target is reached.
 //
-// The engine's daily status says which reminders to book (today's remaining slots
-// while the target is not met, then tomorrow's, in the user's time zone); this class
-// only books them, so they fire even if the app is not opened in between.
+// The engine plans the reminders (the remaining slots of today while the target is not
+// met, then every slot of the next days, in the user's time zone, each with the key
+// of its text); this class only books what it is given, replacing what it booked
+// before, so they fire even if the app is not opened for days. It is re-planned on
+// every return to the foreground and on every background refresh (BackgroundRefresh).
 
 import Foundation
 import IspeedCore
 import UserNotifications
 
-/// Books the reminders of the engine's daily status.
+/// One reminder as the engine plans it: when, and the key of its text in
+/// Localizable.strings (`reminder_first`, `reminder_again`, `reminder_last`).
+public struct PlannedReminder: Equatable {
+    public let at: Date
+    public let textKey: String
+
+    public init(at: Date, textKey: String) {
+        self.at = at
+        self.textKey = textKey
+    }
+}
+
+/// Books the reminders the engine plans.
 public final class Reminders {
+    /// Whether the user lets the app notify.
+    public enum Permission {
+        /// Never asked: ask when the user turns the reminders on.
+        case notAsked
+        /// Allowed (provisional and ephemeral count as allowed).
+        case allowed
+        /// Refused: only the Settings app can change it.
+        case denied
+    }
+
     private let center: UNUserNotificationCenter
     private static let prefix = "org.ispeed.reminder."
+    /// iOS keeps at most 64 pending local notifications per app and silently drops the
+    /// rest; a week of three a day is 21, this only guards a longer plan.
+    private static let maxPending = 60
 
     public init(center: UNUserNotificationCenter = .current()) {
         self.center = center
     }
 
-    /// Asks for permission to notify, explaining why in the system prompt's context.
+    /// Where the notification permission stands.
+    public func permission() async -> Permission {
+        let settings = await center.notificationSettings()
+        switch settings.authorizationStatus {
+        case .notDetermined:
+            return .notAsked
+        case .denied:
+            return .denied
+        default:
+            return .allowed
+        }
+    }
+
+    /// Asks for permission to notify (the system prompt shows once; later calls
+    /// return the answer given). Call it when the user turns the reminders on.
     public func requestPermission() async -> Bool {
         (try? await center.requestAuthorization(options: [.alert, .sound])) ?? false
     }
 
-    /// Replaces the pending reminders with those of `status`.
-    public func book(_ status: DailyStatus) async {
+    /// Replaces the pending reminders with `plan`; returns how many were booked.
+    /// Reminders already due are skipped. Without permission iOS books nothing.
+    @discardableResult
+    public func book(_ plan: [PlannedReminder]) async -> Int {
         let pending = await center.pendingNotificationRequests()
         let ours = pending.map(\.identifier).filter { $0.hasPrefix(Self.prefix) }
         center.removePendingNotificationRequests(withIdentifiers: ours)
 
-        let calendar = Calendar.current
-        for date in status.upcomingReminders {
+        let now = Date()
+        var booked = 0
+        for reminder in plan where reminder.at > now {
+            guard booked < Self.maxPending else { break }
             let content = UNMutableNotificationContent()
             content.title = NSLocalizedString("reminder.title", bundle: .module, comment: "")
-            // Reminders for tomorrow start the count again.
-            let done = calendar.isDate(date, inSameDayAs: Date()) ? Int(status.doneToday) : 0
-            content.body = String(
-                format: NSLocalizedString("reminder.body", bundle: .module, comment: ""),
-                done, Int(status.target)
+            content.body = NSLocalizedString(reminder.textKey, bundle: .module, comment: "")
+            content.sound = .default
+            // The engine's instant: components with their time zone set fire at that
+            // instant even if the phone's zone changes before it.
+            var parts = Calendar.current.dateComponents(
+                [.year, .month, .day, .hour, .minute, .second], from: reminder.at
             )
-            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+            parts.timeZone = Calendar.current.timeZone
             let trigger = UNCalendarNotificationTrigger(dateMatching: parts, repeats: false)
-            let id = Self.prefix + String(Int(date.timeIntervalSince1970))
-            try? await center.add(UNNotificationRequest(identifier: id, content: content, trigger: trigger))
+            let id = Self.prefix + String(Int(reminder.at.timeIntervalSince1970))
+            do {
+                try await center.add(UNNotificationRequest(identifier: id, content: content, trigger: trigger))
+                booked += 1
+            } catch {
+                // Not allowed, or the system refused it: the next re-plan tries again.
+            }
         }
+        return booked
+    }
+
+    /// The reminders of a daily status, until the engine returns its plan with text
+    /// keys: every one gets the neutral text.
+    public static func plan(of status: DailyStatus) -> [PlannedReminder] {
+        status.upcomingReminders.map { PlannedReminder(at: $0, textKey: "reminder_again") }
     }
 }
