@@ -29,13 +29,15 @@ public enum BackgroundRefresh {
     /// requires. `refresh` does the work and says whether it succeeded; it must stop
     /// promptly when its task is cancelled.
     public static func register(refresh: @escaping @Sendable () async -> Bool) {
-        BGTaskScheduler.shared.register(forTaskWithIdentifier: identifier, using: nil) { task in
+        let registered = BGTaskScheduler.shared.register(forTaskWithIdentifier: identifier, using: nil) { task in
             guard let task = task as? BGAppRefreshTask else {
                 task.setTaskCompleted(success: false)
                 return
             }
             handle(task, refresh: refresh)
         }
+        // False when the identifier is missing from the Info.plist: a build mistake.
+        assert(registered, "add \(identifier) to BGTaskSchedulerPermittedIdentifiers in Info.plist")
     }
 
     /// Books the next refresh, replacing a booked one (one request per identifier).
