@@ -181,13 +181,11 @@ public final class MeasureModel: ObservableObject {
         errorReason = Self.reason(of: error)
     }
 
-    private static func reason(of error: IspeedError) -> String {
-        switch error {
-        case let .InvalidInput(_, reason), let .WifiOn(_, reason), let .Network(_, reason),
-             let .Server(_, reason), let .Cancelled(_, reason), let .Storage(_, reason),
-             let .Internal(_, reason):
-            return reason
-        }
+    /// The `reason` every case carries, read by its label: a case the engine adds
+    /// (`Busy`) needs no change here, and the fallback text is never lost to it.
+    private static func reason(of error: IspeedError) -> String? {
+        guard let payload = Mirror(reflecting: error).children.first?.value else { return nil }
+        return Mirror(reflecting: payload).children.first { $0.label == "reason" }?.value as? String
     }
 
     private static func code(of error: IspeedError) -> String {
