@@ -70,7 +70,7 @@ fun main() {
     val server = ReferenceServer.start(DOWN_MBPS, UP_MBPS, RTT_MS)
     println("reference server pid ${server.pid} at ${server.url} ($DOWN_MBPS/$UP_MBPS Mbit/s, +$RTT_MS ms)")
     val failures = try {
-        suite(server).run()
+        suite(server).apply { sharedHoldTests() }.run()
     } finally {
         server.close()
     }

@@ -10,7 +10,8 @@
 //
 // The binding is process-wide, so it is shared: the screen and the worker may each
 // hold it, and it is released only when the last holder leaves (a second tap, or the
-// worker ending, never unbinds a measurement that is still running). While it is
+// worker ending, never unbinds a measurement that is still running); the counting is
+// the platform-neutral SharedHold, tested on the JVM. While it is
 // held, the network callback keeps [state] current: the capabilities as they change,
 // and the loss of the network. AndroidPlatform reports that state to the engine, whose
 // guard polls it four times a second and stops a measurement whose network is gone.
@@ -22,12 +23,9 @@ import android.net.Network
 import android.net.NetworkCapabilities
 import android.net.NetworkRequest
 import kotlin.coroutines.resume
-import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.suspendCancellableCoroutine
-import kotlinx.coroutines.sync.Mutex
-import kotlinx.coroutines.sync.withLock
-import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
+import org.ispeed.shell.SharedHold
 
 /** Runs blocks with the process bound to the cellular network, shared by use count. */
 object CellularBinding {
@@ -47,9 +45,10 @@ object CellularBinding {
     /** How long to wait for the radio to come up (it may be idle). */
     private const val REQUEST_TIMEOUT_MS = 10_000L
 
-    /** Guards [users], [callback] and the bind/unbind calls; held across the request. */
-    private val lock = Mutex()
-    private var users = 0
+    /** The holders: the first binds, the last unbinds (one at a time, under its lock). */
+    private val holders = SharedHold<ConnectivityManager>(acquire = ::bind, release = ::unbind)
+
+    /** The request's callback while the binding is held; touched under the hold's lock. */
     private var callback: ConnectivityManager.NetworkCallback? = null
 
     /**
@@ -60,26 +59,7 @@ object CellularBinding {
      */
     suspend fun <T> withCellular(context: Context, block: suspend () -> T): T {
         val cm = context.applicationContext.getSystemService(ConnectivityManager::class.java)
-        var holding = false
-        try {
-            lock.withLock {
-                users += 1
-                holding = true
-                if (users == 1) bind(cm)
-            }
-            return block()
-        } finally {
-            // Released even when the caller is cancelled (during the request too), or
-            // the count would leak and the process stay bound for good.
-            if (holding) {
-                withContext(NonCancellable) {
-                    lock.withLock {
-                        users -= 1
-                        if (users == 0) unbind(cm)
-                    }
-                }
-            }
-        }
+        return holders.hold(cm, block)
     }
 
     /** Requests the cellular network and binds to it; leaves [state] null on timeout. */
@@ -103,8 +83,11 @@ object CellularBinding {
         }
     }
 
-    /** Unbinds the process and releases the request (the radio may idle again). */
-    private fun unbind(cm: ConnectivityManager) {
+    /**
+     * Unbinds the process and releases the request (the radio may idle again); also
+     * after a request that timed out or was cancelled.
+     */
+    private suspend fun unbind(cm: ConnectivityManager) {
         cm.bindProcessToNetwork(null)
         state = null
         callback?.let { cm.unregisterNetworkCallback(it) }
