@@ -61,7 +61,8 @@ enum Command {
     /// compiler (installs tree-sitter into a venv when missing).
     SwiftCheck,
     /// Check that every error code of the core has an English and a Vietnamese text
-    /// in both apps; name each missing one and the line to add.
+    /// in both apps (naming each missing one and the line to add), and that
+    /// translations keep their placeholders.
     CheckStrings,
     /// Build the iOS XCFramework (macOS with Xcode only; a no-op elsewhere).
     Xcframework,

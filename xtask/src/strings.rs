@@ -6,9 +6,11 @@
 //! never read two different lists. The four string sets are Android's
 //! `res/values{,-vi}/strings.xml` (`error_<code>`) and iOS's
 //! `{en,vi}.lproj/Localizable.strings` (`error.<code>`). A failure lists, per file,
-//! the exact line to add.
+//! the exact line to add. It also fails when an English text and its Vietnamese
+//! translation carry different format placeholders, and on an unescaped quote in an
+//! Android string: no Android or iOS build runs here to catch either.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::util::{Result, workspace_root};
@@ -18,6 +20,9 @@ use crate::util::{Result, workspace_root};
 mod codes;
 
 use codes::{ERROR_CODES, ErrorCode};
+
+/// The non-blank texts of a string set, by key.
+type Texts = BTreeMap<String, String>;
 
 /// How a string set names its keys and what a line of it looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +58,8 @@ impl Format {
         }
     }
 
-    /// The keys a file of this format defines with a non-blank text.
-    fn keys(self, text: &str) -> std::result::Result<BTreeSet<String>, String> {
+    /// The texts a file of this format defines, blank ones left out.
+    fn keys(self, text: &str) -> std::result::Result<Texts, String> {
         match self {
             Format::AndroidXml => android_keys(text),
             Format::AppleStrings => apple_keys(text),
@@ -103,7 +108,7 @@ pub fn check() -> Result {
         .iter()
         .map(|set| load(&root, set).map(|keys| (*set, keys)))
         .collect::<Result<Vec<_>>>()?;
-    let report = missing(ERROR_CODES, &loaded);
+    let report = missing(ERROR_CODES, &loaded) + &mismatched_placeholders(&loaded);
     if report.is_empty() {
         eprintln!(
             "check-strings: {} error codes have English and Vietnamese texts in both apps",
@@ -116,7 +121,7 @@ pub fn check() -> Result {
 }
 
 /// The keys one set defines.
-fn load(root: &Path, set: &StringSet) -> Result<BTreeSet<String>> {
+fn load(root: &Path, set: &StringSet) -> Result<Texts> {
     let path = root.join(set.path);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("check-strings: cannot read {}: {e}", set.path))?;
@@ -126,13 +131,13 @@ fn load(root: &Path, set: &StringSet) -> Result<BTreeSet<String>> {
 }
 
 /// What to add, file by file; empty when nothing is missing.
-fn missing(codes: &[ErrorCode], sets: &[(StringSet, BTreeSet<String>)]) -> String {
+fn missing(codes: &[ErrorCode], sets: &[(StringSet, Texts)]) -> String {
     let mut out = String::new();
     let mut count = 0;
     for (set, keys) in sets {
         let absent: Vec<&ErrorCode> = codes
             .iter()
-            .filter(|c| !keys.contains(&set.format.key(c.code)))
+            .filter(|c| !keys.contains_key(&set.format.key(c.code)))
             .collect();
         if absent.is_empty() {
             continue;
@@ -156,11 +161,75 @@ fn missing(codes: &[ErrorCode], sets: &[(StringSet, BTreeSet<String>)]) -> Strin
     )
 }
 
+/// Texts whose English and Vietnamese versions (in the same app) do not carry the
+/// same format placeholders: a missing or extra `%d` shows garbage, and on iOS a
+/// `%@` fed an integer crashes the app. Empty when all agree.
+fn mismatched_placeholders(sets: &[(StringSet, Texts)]) -> String {
+    let mut out = String::new();
+    for (english, english_texts) in sets.iter().filter(|(s, _)| s.language == "English") {
+        let Some((vietnamese, vietnamese_texts)) = sets
+            .iter()
+            .find(|(s, _)| s.language == "Vietnamese" && s.format == english.format)
+        else {
+            continue;
+        };
+        for (key, en) in english_texts {
+            let Some(vi) = vietnamese_texts.get(key) else {
+                continue;
+            };
+            let (a, b) = (placeholders(en), placeholders(vi));
+            if a != b {
+                out.push_str(&format!(
+                    "\n  {key}: {} has {a:?}, {} has {b:?}",
+                    english.path, vietnamese.path
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("check-strings: English and Vietnamese texts with different placeholders:{out}\n")
+    }
+}
+
+/// The format placeholders of a text (`%1$s`, `%d`, `%@`, `%ld`), sorted; `%%` is
+/// a literal percent sign.
+fn placeholders(text: &str) -> Vec<String> {
+    /// What may sit between `%` and the conversion: position (`1$`), flags, width,
+    /// precision, and the length modifiers of C and Foundation (`%ld`, `%lld`).
+    fn in_between(c: char) -> bool {
+        c.is_ascii_digit() || "$-#+ 0,(.lhqztj".contains(c)
+    }
+    let mut found = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        if chars.peek().is_some_and(|&(_, n)| n == '%') {
+            chars.next();
+            continue;
+        }
+        let mut end = start + 1;
+        for (i, n) in chars.by_ref() {
+            end = i + n.len_utf8();
+            // The conversion (`s`, `d`, `@`...) ends it; so does anything unexpected.
+            if !in_between(n) {
+                break;
+            }
+        }
+        found.push(text[start..end].to_owned());
+    }
+    found.sort();
+    found
+}
+
 /// Keys of an Android resources file with a non-blank text. Apostrophes and quotes
 /// must be escaped there (aapt refuses the file otherwise, and no Android build runs
 /// here), so an unescaped one is an error too.
-fn android_keys(text: &str) -> std::result::Result<BTreeSet<String>, String> {
-    let mut keys = BTreeSet::new();
+fn android_keys(text: &str) -> std::result::Result<Texts, String> {
+    let mut keys = Texts::new();
     let mut rest = text;
     while let Some(start) = rest.find("<string ") {
         rest = &rest[start..];
@@ -182,7 +251,7 @@ fn android_keys(text: &str) -> std::result::Result<BTreeSet<String>, String> {
                 "<string name=\"{name}\"> has an unescaped {bad}: write \\{bad}"
             ));
         }
-        if !body.trim().is_empty() && !keys.insert(name.to_owned()) {
+        if !body.trim().is_empty() && keys.insert(name.to_owned(), body.to_owned()).is_some() {
             return Err(format!("<string name=\"{name}\"> is defined twice"));
         }
         rest = &rest[body_start + body_len..];
@@ -213,8 +282,8 @@ fn unescaped_quote(body: &str) -> Option<char> {
 
 /// Keys of an Apple `.strings` file (`"key" = "value";` lines, `/* */` and `//`
 /// comments) with a non-blank value.
-fn apple_keys(text: &str) -> std::result::Result<BTreeSet<String>, String> {
-    let mut keys = BTreeSet::new();
+fn apple_keys(text: &str) -> std::result::Result<Texts, String> {
+    let mut keys = Texts::new();
     let mut chars = text.chars().peekable();
     let mut line = 1;
     loop {
@@ -235,7 +304,7 @@ fn apple_keys(text: &str) -> std::result::Result<BTreeSet<String>, String> {
                 "line {line}: expected ; after the value of \"{key}\""
             ));
         }
-        if !value.trim().is_empty() && !keys.insert(key.clone()) {
+        if !value.trim().is_empty() && keys.insert(key.clone(), value).is_some() {
             return Err(format!("line {line}: \"{key}\" is defined twice"));
         }
     }
@@ -322,7 +391,7 @@ mod tests {
     use super::*;
 
     /// The workspace's four sets, as the check reads them.
-    fn real_sets() -> Vec<(StringSet, BTreeSet<String>)> {
+    fn real_sets() -> Vec<(StringSet, Texts)> {
         let root = workspace_root();
         SETS.iter()
             .map(|set| {
@@ -341,12 +410,40 @@ mod tests {
     }
 
     #[test]
+    fn the_workspace_texts_agree_on_placeholders() {
+        let report = mismatched_placeholders(&real_sets());
+        assert!(report.is_empty(), "{report}");
+    }
+
+    #[test]
+    fn placeholders_are_found_and_a_lost_one_is_reported() {
+        assert_eq!(placeholders("Latency %1$s ms"), ["%1$s"]);
+        assert_eq!(placeholders("%d of %d, 100%% sure"), ["%d", "%d"]);
+        assert_eq!(placeholders("Area: %@ (%ld)"), ["%@", "%ld"]);
+        assert!(placeholders("no placeholder").is_empty());
+        let mut sets = real_sets();
+        let key = "today.count".to_owned();
+        let vi = sets
+            .iter_mut()
+            .find(|(s, _)| s.language == "Vietnamese" && s.format == Format::AppleStrings)
+            .expect("the iOS Vietnamese set");
+        vi.1.insert(key.clone(), "Hôm nay: %d lần đo".to_owned());
+        let report = mismatched_placeholders(&sets);
+        assert!(report.contains("today.count"), "{report}");
+        assert!(report.contains("vi.lproj"), "{report}");
+    }
+
+    #[test]
     fn removing_one_string_fails_naming_the_code_the_file_and_the_line_to_add() {
         for index in 0..SETS.len() {
             let mut sets = real_sets();
             let set = sets[index].0;
             let busy = set.format.key("busy");
-            assert!(sets[index].1.remove(&busy), "{} defines {busy}", set.path);
+            assert!(
+                sets[index].1.remove(&busy).is_some(),
+                "{} defines {busy}",
+                set.path
+            );
             let report = missing(ERROR_CODES, &sets);
             assert!(report.contains("1 missing error texts"), "{report}");
             assert!(report.contains(set.path), "{report}");
@@ -371,9 +468,9 @@ mod tests {
         let keys =
             android_keys(r#"<string name="error_busy"> </string><string name="a">x</string>"#)
                 .expect("parses");
-        assert_eq!(keys.into_iter().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(keys.into_keys().collect::<Vec<_>>(), ["a"]);
         let keys = apple_keys("\"error.busy\" = \"\";\n\"a\" = \"x\";").expect("parses");
-        assert_eq!(keys.into_iter().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(keys.into_keys().collect::<Vec<_>>(), ["a"]);
     }
 
     #[test]
@@ -388,7 +485,7 @@ mod tests {
     fn apple_strings_parse_with_comments_escapes_and_report_errors() {
         let text = "/* a\n comment */\n\"k.a\" = \"say \\\"hi\\\"\"; // trailing\n\"k.b\"=\"x\";";
         let keys = apple_keys(text).expect("parses");
-        assert_eq!(keys.into_iter().collect::<Vec<_>>(), ["k.a", "k.b"]);
+        assert_eq!(keys.into_keys().collect::<Vec<_>>(), ["k.a", "k.b"]);
         let err = apple_keys("\"k\" = \"x\"\n\"j\" = \"y\";").expect_err("no ;");
         assert!(err.contains("line 2") && err.contains("\"k\""), "{err}");
         assert!(apple_keys("\"k\" = \"x\";\n\"k\" = \"y\";").is_err());
