@@ -332,7 +332,7 @@ mod listed_codes {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    use super::codes::{ERROR_CODES, is_listed};
+    use super::codes::{ERROR_CODES, is_known};
     use super::*;
 
     /// Codes the FFI layer returns without a core [`Error`] behind them.
@@ -452,7 +452,7 @@ mod listed_codes {
                 | Error::InvalidArea { .. } => {}
             }
             assert!(
-                is_listed(error.code()),
+                is_known(error.code()),
                 "code {:?} of {error:?} is missing from core/src/error/codes.rs",
                 error.code()
             );

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use crate::util::{Result, workspace_root};
 
-#[allow(dead_code)] // `is_listed` serves the core's tests, not this check
+#[allow(dead_code)] // `is_known` serves the core's tests, not this check
 #[path = "../../core/src/error/codes.rs"]
 mod codes;
 

@@ -140,7 +140,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     },
 ];
 
-/// Whether `code` is in [`ERROR_CODES`].
-pub fn is_listed(code: &str) -> bool {
+/// Whether `code` is in [`ERROR_CODES`] (the name `ispeed_spec::codes` uses too).
+pub fn is_known(code: &str) -> bool {
     ERROR_CODES.iter().any(|c| c.code == code)
 }
