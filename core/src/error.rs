@@ -207,6 +207,19 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// Another measurement of this store is running (in this process or another:
+    /// the app's screen and its background worker, two `ispeed` commands). Nothing
+    /// was measured; try again when it has finished.
+    #[error("another measurement is running on this phone; try again when it has finished")]
+    Busy,
+    /// The deployment profile cannot be used: `field` is missing or malformed.
+    #[error("deployment profile: {field}: {reason}")]
+    Profile {
+        /// The field, as a JSON path (`servers[2].url`), or `profile` for the document.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A campaign area cannot be used as given.
     #[error("invalid area {spec:?}: {reason}")]
     InvalidArea {
@@ -247,6 +260,8 @@ impl Error {
             Error::Storage { .. } => "storage",
             Error::Collector { .. } => "collector",
             Error::InvalidArea { .. } => "invalid_area",
+            Error::Busy => "busy",
+            Error::Profile { .. } => "invalid_profile",
         }
     }
 

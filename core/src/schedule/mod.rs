@@ -17,7 +17,7 @@
 pub mod auto;
 pub mod daily;
 pub mod simulate;
-mod time;
+pub(crate) mod time;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
