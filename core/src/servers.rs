@@ -312,9 +312,14 @@ pub async fn rank(
     let deadline = Instant::now() + select.total;
     let mut outcomes: Vec<Option<Result<(f64, f64, u32)>>> =
         candidates.iter().map(|_| None).collect();
-    let mut pings = futures_util::stream::iter(candidates.iter().enumerate())
+    // The futures are built first: a lazily mapped stream of borrowing closures is
+    // not `Send` to the compiler, and the phone runs this on a spawned task.
+    let pings: Vec<_> = candidates
+        .iter()
+        .enumerate()
         .map(|(i, c)| async move { (i, ping_candidate(c, select, measure).await) })
-        .buffer_unordered(select.concurrency.max(1));
+        .collect();
+    let mut pings = futures_util::stream::iter(pings).buffer_unordered(select.concurrency.max(1));
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => break,

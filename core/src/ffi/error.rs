@@ -95,14 +95,6 @@ impl IspeedError {
         }
     }
 
-    /// A failure of the data directory.
-    pub(crate) fn storage(reason: impl Into<String>) -> Self {
-        IspeedError::Storage {
-            code: "storage".to_owned(),
-            reason: reason.into(),
-        }
-    }
-
     /// The error a caught panic (in the engine, or a foreign callback that threw)
     /// becomes.
     pub(crate) fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
