@@ -238,9 +238,9 @@ impl Profile {
                 .iter()
                 .enumerate()
                 .map(|(i, k)| {
-                    k.as_str().map(str::to_owned).ok_or_else(|| {
-                        invalid(format!("trusted_keys[{i}]"), "must be a string")
-                    })
+                    k.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| invalid(format!("trusted_keys[{i}]"), "must be a string"))
                 })
                 .collect::<Result<_>>()?,
             Some(_) => return Err(invalid("trusted_keys", "must be an array of strings")),
@@ -265,9 +265,8 @@ impl Profile {
 
     /// Reads and parses the profile in `path`.
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            invalid("profile", format!("cannot read {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid("profile", format!("cannot read {}: {e}", path.display())))?;
         Self::parse(&text)
     }
 
@@ -386,7 +385,10 @@ mod tests {
             "time_zone":"UTC","servers":[{"name":"a","url":"https://a.example","protocol":"librespeed"}],
             "signed_by":{"alg":"ed25519"}}"#;
         let p = Profile::parse(json).expect("valid");
-        assert_eq!(p.extra.get("signed_by"), Some(&serde_json::json!({"alg":"ed25519"})));
+        assert_eq!(
+            p.extra.get("signed_by"),
+            Some(&serde_json::json!({"alg":"ed25519"}))
+        );
         let again = Profile::parse(&p.to_json().to_string()).expect("round trip");
         assert_eq!(again, p);
         assert_eq!(p.servers[0].protocol, ProtocolKind::Librespeed);
@@ -398,39 +400,57 @@ mod tests {
         let srv = r#""servers":[{"url":"https://a.example"}]"#;
         assert_eq!(field_of(&format!("{{{base}}}")), "servers");
         assert_eq!(
-            field_of(&format!(r#"{{{srv},"campaign":"c","collector":"https://c.example","time_zone":"UTC"}}"#)),
+            field_of(&format!(
+                r#"{{{srv},"campaign":"c","collector":"https://c.example","time_zone":"UTC"}}"#
+            )),
             "schema"
         );
         assert_eq!(
-            field_of(&format!(r#"{{{srv},"schema":"ispeed.profile/9","campaign":"c","collector":"https://c.example","time_zone":"UTC"}}"#)),
+            field_of(&format!(
+                r#"{{{srv},"schema":"ispeed.profile/9","campaign":"c","collector":"https://c.example","time_zone":"UTC"}}"#
+            )),
             "schema"
         );
         assert_eq!(
-            field_of(&format!(r#"{{{srv},"schema":"ispeed.profile/1","campaign":"c","time_zone":"UTC"}}"#)),
+            field_of(&format!(
+                r#"{{{srv},"schema":"ispeed.profile/1","campaign":"c","time_zone":"UTC"}}"#
+            )),
             "collector"
         );
         assert_eq!(
-            field_of(&format!(r#"{{{srv},"schema":"ispeed.profile/1","campaign":"c","collector":"ftp://x","time_zone":"UTC"}}"#)),
+            field_of(&format!(
+                r#"{{{srv},"schema":"ispeed.profile/1","campaign":"c","collector":"ftp://x","time_zone":"UTC"}}"#
+            )),
             "collector"
         );
         assert_eq!(
-            field_of(&format!(r#"{{{srv},"schema":"ispeed.profile/1","campaign":"c","collector":"https://c.example","time_zone":"Mars/Olympus"}}"#)),
+            field_of(&format!(
+                r#"{{{srv},"schema":"ispeed.profile/1","campaign":"c","collector":"https://c.example","time_zone":"Mars/Olympus"}}"#
+            )),
             "time_zone"
         );
         assert_eq!(
-            field_of(&format!(r#"{{{base},"servers":[{{"url":"https://a.example"}},{{"name":"b"}}]}}"#)),
+            field_of(&format!(
+                r#"{{{base},"servers":[{{"url":"https://a.example"}},{{"name":"b"}}]}}"#
+            )),
             "servers[1].url"
         );
         assert_eq!(
-            field_of(&format!(r#"{{{base},"servers":[{{"url":"https://a.example","protocol":"ndt7"}}]}}"#)),
+            field_of(&format!(
+                r#"{{{base},"servers":[{{"url":"https://a.example","protocol":"ndt7"}}]}}"#
+            )),
             "servers[0].protocol"
         );
         assert_eq!(
-            field_of(&format!(r#"{{{base},{srv},"targets":{{"daily_per_participant":0}}}}"#)),
+            field_of(&format!(
+                r#"{{{base},{srv},"targets":{{"daily_per_participant":0}}}}"#
+            )),
             "targets.daily_per_participant"
         );
         assert_eq!(
-            field_of(&format!(r#"{{{base},{srv},"data_budget":{{"manual_megabytes":"lots"}}}}"#)),
+            field_of(&format!(
+                r#"{{{base},{srv},"data_budget":{{"manual_megabytes":"lots"}}}}"#
+            )),
             "data_budget.manual_megabytes"
         );
         assert_eq!(field_of("[1,2]"), "profile");

@@ -26,7 +26,10 @@ impl Engine {
         let session = Arc::clone(self.session());
         let work = async move {
             let cancel = tokio_util::sync::CancellationToken::new();
-            session.wake(&ForeignListener(listener), &cancel).await.into()
+            session
+                .wake(&ForeignListener(listener), &cancel)
+                .await
+                .into()
         };
         runtime::run(work).await.unwrap_or_else(|e| WakeReport {
             decision: None,

@@ -211,7 +211,10 @@ impl From<crate::session::WakeReport> for WakeReport {
     fn from(r: crate::session::WakeReport) -> Self {
         Self {
             decision: r.decision.map(Into::into),
-            measurement: r.measurement.as_ref().and_then(|m| Measurement::try_from(m).ok()),
+            measurement: r
+                .measurement
+                .as_ref()
+                .and_then(|m| Measurement::try_from(m).ok()),
             error_code: r.error.as_ref().map(|e| e.code().to_owned()),
             error_message: r.error.as_ref().map(ToString::to_string),
             uploaded: count(r.upload.sent.len()),

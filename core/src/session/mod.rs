@@ -52,8 +52,8 @@ use crate::schedule::auto::{AutoPolicy, Decision};
 use crate::schedule::daily::{DailyPolicy, DailyStatus};
 use crate::schedule::{HISTORY_WINDOW, PastRun, PlatformState, parse_time_zone};
 use crate::servers::{Candidate, SelectionConfig};
-use crate::store::samples::FailedAttempt;
 use crate::store::Store;
+use crate::store::samples::FailedAttempt;
 
 /// The sample database inside an app's data directory.
 pub const STORE_FILE: &str = "ispeed.db";
@@ -463,12 +463,8 @@ impl Session {
         if matches!(error, Error::Busy | Error::Cancelled) {
             return Ok(());
         }
-        let failure = FailedAttempt::new(
-            self.now(),
-            server,
-            self.platform.network().transport,
-            error,
-        );
+        let failure =
+            FailedAttempt::new(self.now(), server, self.platform.network().transport, error);
         self.store.save_failure(&failure)
     }
 

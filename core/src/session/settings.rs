@@ -50,8 +50,8 @@ pub struct Settings {
     pub streams: u8,
     /// Time budget of each transfer phase, seconds (1-60).
     pub max_seconds: u32,
-    /// Mobile data budget of the download phase, megabytes (10^6 bytes, at least 2);
-    /// the upload phase gets the core's share of it (see [`Settings::measure_config`]).
+    /// Mobile data budget of the download phase, megabytes (10^6 bytes, at least 3:
+    /// the upload phase gets a third of it, at least 1 MB; see [`manual_budget`]).
     /// The deployment profile's budget caps it.
     pub max_megabytes: u32,
     /// Base URL of the collector stored samples are sent to; empty means the

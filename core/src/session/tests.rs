@@ -69,8 +69,7 @@ async fn a_second_measurement_of_the_same_store_is_busy() {
         .expect("open");
     // Another session on the same directory: another process, as far as the lock
     // file can tell.
-    let b = Session::open_dir(&dir.file("app"), cellular(), options(clock, None))
-        .expect("open");
+    let b = Session::open_dir(&dir.file("app"), cellular(), options(clock, None)).expect("open");
     let held = lock::FileLock::try_acquire(&a.measure_lock).expect("free");
     let cancel = CancellationToken::new();
     let err = b
@@ -100,8 +99,7 @@ async fn with_a_profile_the_nearest_reachable_server_is_chosen() {
             .port()
     );
     let p = profile(&[&dead, &up], "http://127.0.0.1:9/");
-    let s = Session::open_dir(&dir.file("app"), cellular(), options(clock, Some(p)))
-        .expect("open");
+    let s = Session::open_dir(&dir.file("app"), cellular(), options(clock, Some(p))).expect("open");
     let chosen = s
         .choose_server(&MeasureConfig {
             allow_plain_http: false,
@@ -112,7 +110,11 @@ async fn with_a_profile_the_nearest_reachable_server_is_chosen() {
     assert_eq!(chosen.url, up);
     // The profile's collector is the default; the settings' wins when set.
     assert_eq!(
-        s.uploader().expect("ok").expect("set").results_url().as_str(),
+        s.uploader()
+            .expect("ok")
+            .expect("set")
+            .results_url()
+            .as_str(),
         "http://127.0.0.1:9/v1/results"
     );
 }
@@ -134,13 +136,8 @@ async fn a_failed_upload_run_backs_off_and_force_ignores_it() {
         options(clock.clone(), Some(profile(&[&dead], &dead))),
     )
     .expect("open");
-    let doc = crate::store::testing::result(
-        "2026-11-25T02:00:00Z",
-        Transport::Cellular,
-        10.0,
-        2.0,
-        40.0,
-    );
+    let doc =
+        crate::store::testing::result("2026-11-25T02:00:00Z", Transport::Cellular, 10.0, 2.0, 40.0);
     s.store().save_result(&doc).expect("save");
     let first = s.upload(false).await;
     assert_eq!(first.error.as_ref().map(Error::code), Some("collector"));
@@ -164,12 +161,11 @@ fn the_routine_and_the_auto_seed_come_from_the_install() {
     let dir = TempDir::new("session-seed");
     let clock = Arc::new(FakeClock::new(at("2026-11-25T03:00:00Z")));
     let open = || {
-        Session::open_dir(&dir.file("app"), cellular(), options(clock.clone(), None))
-            .expect("open")
+        Session::open_dir(&dir.file("app"), cellular(), options(clock.clone(), None)).expect("open")
     };
     let seed = open().auto_policy().expect("policy").seed;
     assert_eq!(open().auto_policy().expect("policy").seed, seed, "kept");
-    let other = Session::open_dir(&dir.file("other"), cellular(), options(clock, None))
-        .expect("open");
+    let other =
+        Session::open_dir(&dir.file("other"), cellular(), options(clock, None)).expect("open");
     assert_ne!(other.auto_policy().expect("policy").seed, seed);
 }
