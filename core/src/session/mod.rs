@@ -558,16 +558,33 @@ impl Session {
         })
     }
 
-    /// One background wake (Android's worker, `ispeed auto`): when auto-measure is on,
-    /// the decision and the measurement it asks for; then an upload run; then when to
-    /// wake next. Never fails: what went wrong is in the report, and the next wake
-    /// time is always set while auto-measure is on.
+    /// One background wake (Android's worker): when auto-measure is on in the
+    /// settings, the decision and the measurement it asks for; then an upload run;
+    /// then when to wake next. Never fails: what went wrong is in the report, and the
+    /// next wake time is always set while auto-measure is on.
     pub async fn wake(
         &self,
         listener: &dyn ProgressListener,
         cancel: &CancellationToken,
     ) -> WakeReport {
-        let auto = self.settings().map(|s| s.auto_measure);
+        self.wake_with(MeasurePlan::default(), None, listener, cancel)
+            .await
+    }
+
+    /// [`Session::wake`] with the measurement's server, tunables or network policy
+    /// given by `plan` (its mode is always `auto`), and auto-measure forced on or off
+    /// by `auto` instead of the settings (`ispeed auto` forces it on).
+    pub async fn wake_with(
+        &self,
+        plan: MeasurePlan,
+        auto: Option<bool>,
+        listener: &dyn ProgressListener,
+        cancel: &CancellationToken,
+    ) -> WakeReport {
+        let auto = match auto {
+            Some(on) => Ok(on),
+            None => self.settings().map(|s| s.auto_measure),
+        };
         let mut report = WakeReport {
             decision: None,
             measurement: None,
@@ -581,7 +598,7 @@ impl Session {
                     if decision.run {
                         let plan = MeasurePlan {
                             mode: Some(MeasureMode::Auto),
-                            ..MeasurePlan::default()
+                            ..plan
                         };
                         match self.measure(plan, listener, cancel).await {
                             Ok(result) => report.measurement = Some(result),
