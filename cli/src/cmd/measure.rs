@@ -270,5 +270,6 @@ async fn run_with_profile(args: MeasureArgs, path: &std::path::Path) -> Result<(
     if args.options.campaign.collector.is_some() {
         return args.options.campaign.upload(session.store()).await;
     }
-    super::upload::report(&session.upload(true).await, &profile.collector)
+    // stdout carries the result (the document alone with --json).
+    super::upload::report(&session.upload(true).await, &profile.collector, false)
 }

@@ -25,11 +25,15 @@ pub struct UploadArgs {
     pub db: DbArg,
 }
 
-/// Prints what an upload run did (ids on stdout, a summary on stderr); its error, if
-/// any, as the command's.
-pub fn report(outcome: &UploadOutcome, collector: &str) -> Result<(), String> {
+/// Prints what an upload run did (ids on stdout when `ids_on_stdout`, else with the
+/// summary on stderr); its error, if any, as the command's.
+pub fn report(outcome: &UploadOutcome, collector: &str, ids_on_stdout: bool) -> Result<(), String> {
     for id in &outcome.sent {
-        println!("sent {id}");
+        if ids_on_stdout {
+            println!("sent {id}");
+        } else {
+            eprintln!("sent {id}");
+        }
     }
     for (id, why) in &outcome.rejected {
         eprintln!("refused by the collector, kept: {id}: {why}");
@@ -58,7 +62,7 @@ pub async fn run(args: UploadArgs) -> Result<(), String> {
         let platform = Arc::new(StaticPlatform::new(Transport::Unknown));
         let session =
             Session::open_db(&args.db.path(), platform, options).map_err(|e| e.to_string())?;
-        return report(&session.upload(true).await, &collector);
+        return report(&session.upload(true).await, &collector, true);
     }
     let collector = args.collector.unwrap_or_default();
     let store = args.db.open()?;
@@ -71,5 +75,5 @@ pub async fn run(args: UploadArgs) -> Result<(), String> {
         error: summary.error,
         deferred_until: None,
     };
-    report(&outcome, uploader.results_url().as_str())
+    report(&outcome, uploader.results_url().as_str(), true)
 }
