@@ -41,15 +41,16 @@ public final class MeasureModel: ObservableObject {
         }
     }
 
-    /// Reads today's status from the engine and books its reminders: call it when
-    /// the app comes to the foreground (the day may have turned) and after each
-    /// measurement.
+    /// Refreshes the routine in one engine call (it uploads what is pending, counts
+    /// today and plans a week of reminders) and books the reminders it returns: call
+    /// it when the app comes to the foreground, from a background refresh, and after
+    /// each measurement.
     public func refresh() async {
         do {
-            let status = try engine.dailyStatus()
-            todayCount = Int(status.doneToday)
-            dailyTarget = Int(status.target)
-            await reminders.book(status)
+            let plan = try await engine.refreshRoutine()
+            todayCount = Int(plan.status.doneToday)
+            dailyTarget = Int(plan.status.target)
+            await reminders.book(plan)
         } catch let error as IspeedError {
             errorCode = Self.code(of: error)
         } catch {
@@ -139,8 +140,8 @@ public final class MeasureModel: ObservableObject {
     private static func code(of error: IspeedError) -> String {
         switch error {
         case let .InvalidInput(code, _), let .WifiOn(code, _), let .Network(code, _),
-             let .Server(code, _), let .Cancelled(code, _), let .Storage(code, _),
-             let .Internal(code, _):
+             let .Server(code, _), let .Cancelled(code, _), let .Busy(code, _),
+             let .Storage(code, _), let .Internal(code, _):
             return code
         }
     }

@@ -45,4 +45,24 @@ public final class Reminders {
             try? await center.add(UNNotificationRequest(identifier: id, content: content, trigger: trigger))
         }
     }
+
+    /// Replaces the pending reminders with the week the engine planned, each with
+    /// the text of its key (`reminder_first`, `reminder_again`, `reminder_last`).
+    public func book(_ plan: RoutinePlan) async {
+        let pending = await center.pendingNotificationRequests()
+        let ours = pending.map(\.identifier).filter { $0.hasPrefix(Self.prefix) }
+        center.removePendingNotificationRequests(withIdentifiers: ours)
+
+        let calendar = Calendar.current
+        for reminder in plan.reminders {
+            let content = UNMutableNotificationContent()
+            content.title = NSLocalizedString("reminder.title", bundle: .module, comment: "")
+            content.body = NSLocalizedString(reminder.textKey, bundle: .module, comment: "")
+            let parts = calendar.dateComponents(
+                [.year, .month, .day, .hour, .minute], from: reminder.at)
+            let trigger = UNCalendarNotificationTrigger(dateMatching: parts, repeats: false)
+            let id = Self.prefix + String(Int(reminder.at.timeIntervalSince1970))
+            try? await center.add(UNNotificationRequest(identifier: id, content: content, trigger: trigger))
+        }
+    }
 }
