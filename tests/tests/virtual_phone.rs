@@ -185,12 +185,36 @@ impl Platform for VirtualPlatform {
     }
 }
 
-/// A listener that can switch the phone to Wi-Fi once the download starts, and
-/// tells when the measurement is under way.
+/// A gate a listener holds its measurement at until the test opens it.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let open = self.open.lock().unwrap();
+        let (_open, timeout) = self
+            .opened
+            .wait_timeout_while(open, StdDuration::from_secs(30), |o| !*o)
+            .unwrap();
+        assert!(!timeout.timed_out(), "the gate was never opened");
+    }
+
+    fn release(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+/// A listener that can switch the phone to Wi-Fi once the download starts, tells
+/// when the measurement is under way, and can hold it there until a gate opens.
 #[derive(Default)]
 struct Listener {
     wifi_at_download: Option<Arc<VirtualPlatform>>,
     started: Arc<tokio::sync::Notify>,
+    hold: Option<Arc<Gate>>,
     events: AtomicU64,
 }
 
@@ -198,6 +222,11 @@ impl MeasureListener for Listener {
     fn on_progress(&self, event: ProgressEvent) {
         if self.events.fetch_add(1, Ordering::SeqCst) == 0 {
             self.started.notify_one();
+            // The measurement stays under way, whatever the machine's load, until
+            // the test has made its point.
+            if let Some(gate) = &self.hold {
+                gate.wait();
+            }
         }
         if let ProgressEvent::PhaseStarted {
             phase: Phase::Download,
@@ -431,12 +460,18 @@ async fn a_campaign_week_on_three_virtual_phones() {
                 let decision = auto.engine.auto_decision().expect("decision");
                 let report = if day == TAP_DAY && !busy_seen && decision.run {
                     // The user taps "measure" while the worker measures.
-                    let listener = Arc::new(Listener::default());
+                    let gate = Arc::new(Gate::default());
+                    let listener = Arc::new(Listener {
+                        hold: Some(gate.clone()),
+                        ..Listener::default()
+                    });
                     let started = listener.started.clone();
                     let wake = auto.engine.wake(listener);
                     let tap = async {
                         started.notified().await;
-                        auto.measure(Listener::default()).await
+                        let tapped = auto.measure(Listener::default()).await;
+                        gate.release();
+                        tapped
                     };
                     let (report, tap) = tokio::join!(wake, tap);
                     let err = tap.expect_err("a second measurement must wait");
