@@ -114,4 +114,32 @@ async fn a_fresh_store_measures_and_uploads_with_a_profile_alone() {
         "{stderr}"
     );
     assert_eq!(collector.count().expect("count"), 1);
+
+    // Another process measuring on the same store (the lock file beside the database
+    // is held here, as a running `ispeed` or the app's worker holds it): `busy`, and
+    // nothing is measured or stored.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{db}.measure.lock"))
+        .expect("lock file");
+    #[allow(clippy::incompatible_msrv)] // stable since 1.89, the toolchain in use
+    lock.try_lock().expect("free");
+    let out = ispeed(&[
+        "measure",
+        "--profile",
+        &path,
+        "--allow-any-network",
+        "--db",
+        &db,
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("another measurement is running"),
+        "{stderr}"
+    );
+    drop(lock);
+    assert_eq!(collector.count().expect("count"), 1);
 }
