@@ -209,6 +209,19 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// Another measurement of this store is running (in this process or another:
+    /// the app's screen and its background worker, two `ispeed` commands). Nothing
+    /// was measured; try again when it has finished.
+    #[error("another measurement is running on this phone; try again when it has finished")]
+    Busy,
+    /// The deployment profile cannot be used: `field` is missing or malformed.
+    #[error("deployment profile: {field}: {reason}")]
+    Profile {
+        /// The field, as a JSON path (`servers[2].url`), or `profile` for the document.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A campaign area cannot be used as given.
     #[error("invalid area {spec:?}: {reason}")]
     InvalidArea {
@@ -249,6 +262,8 @@ impl Error {
             Error::Storage { .. } => "storage",
             Error::Collector { .. } => "collector",
             Error::InvalidArea { .. } => "invalid_area",
+            Error::Busy => "busy",
+            Error::Profile { .. } => "invalid_profile",
         }
     }
 
@@ -336,7 +351,7 @@ mod listed_codes {
     use super::*;
 
     /// Codes the FFI layer returns without a core [`Error`] behind them.
-    const FFI_ONLY: &[&str] = &["internal", "busy"];
+    const FFI_ONLY: &[&str] = &["internal"];
 
     /// One value of every variant.
     fn one_of_each() -> Vec<Error> {
@@ -414,6 +429,11 @@ mod listed_codes {
                 spec: text(),
                 reason: text(),
             },
+            Error::Busy,
+            Error::Profile {
+                field: text(),
+                reason: text(),
+            },
         ]
     }
 
@@ -449,7 +469,9 @@ mod listed_codes {
                 | Error::DatabaseTooNew { .. }
                 | Error::Storage { .. }
                 | Error::Collector { .. }
-                | Error::InvalidArea { .. } => {}
+                | Error::InvalidArea { .. }
+                | Error::Busy
+                | Error::Profile { .. } => {}
             }
             assert!(
                 is_known(error.code()),

@@ -16,11 +16,13 @@ pub mod measure;
 pub mod network;
 pub mod participant;
 pub mod platform;
+pub mod profile;
 pub mod protocol;
 pub mod report;
 pub mod result;
 pub mod schedule;
 pub mod servers;
+pub mod session;
 pub mod store;
 
 #[cfg(feature = "uniffi")]

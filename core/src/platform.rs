@@ -63,6 +63,13 @@ pub trait Platform: Send + Sync {
 
     /// The device the measurement runs on.
     fn device(&self) -> DeviceInfo;
+
+    /// The IANA time zone the user lives in (`Asia/Ho_Chi_Minh`), where the platform
+    /// tells; days and the daily quota are counted in it. `None` leaves the choice to
+    /// the deployment profile's zone, then UTC.
+    fn time_zone(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A platform that reports a fixed network: for labs, the demo and tests.

@@ -8,6 +8,11 @@
 //! page, a confirmation of another id) leaves it pending for the next run. Transient
 //! failures are retried with exponential backoff and jitter, a bounded number of
 //! times; the pause goes through a [`Sleeper`] so tests run in no time.
+//!
+//! A document carries the install id and the participant's area: it goes over HTTPS,
+//! or plain HTTP only to this machine ([`Error::InsecureUrl`] otherwise), and a
+//! redirect is never followed (it would hand the document to another host); it is
+//! reported as the failure of that attempt and the sample stays pending.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -183,8 +188,10 @@ impl std::fmt::Debug for Uploader {
 impl Uploader {
     /// An uploader to the collector at base URL `collector` (`https://host/` or
     /// `https://host/prefix/`), with the default [`RetryPolicy`] and real sleeps.
+    /// Plain HTTP is refused unless the collector is on this machine.
     pub fn new(collector: &str) -> Result<Self> {
         let base = crate::protocol::parse_base_url(collector)?;
+        crate::http::check_transport_security(&base, false)?;
         let results_url = crate::protocol::join(&base, RESULTS_ROUTE);
         let mut up = Self {
             client: reqwest::Client::new(),
@@ -203,6 +210,8 @@ impl Uploader {
             .timeout(self.policy.request_timeout)
             .connect_timeout(self.policy.request_timeout)
             .user_agent(concat!("ispeed/", env!("CARGO_PKG_VERSION")))
+            // The document would follow a redirect to any host; report it instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))
     }
@@ -243,6 +252,17 @@ impl Uploader {
             .await
             .map_err(|e| Failure::transient(error_chain(&e)))?;
         let status = resp.status();
+        if status.is_redirection() {
+            let to = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nowhere")
+                .to_owned();
+            return Err(Failure::transient(format!(
+                "HTTP {status}: redirected to {to}; redirects are not followed"
+            )));
+        }
         let body = read_capped(resp).await;
         if !status.is_success() {
             // 408 and 429 are "later, please"; other 4xx mean this document will never
@@ -382,6 +402,7 @@ mod tests {
         Status(u16),
         Garbage,
         WrongId,
+        Redirect,
     }
 
     #[derive(Default)]
@@ -409,6 +430,11 @@ mod tests {
             }
             Mode::Status(s) => (StatusCode::from_u16(s).expect("status"), "nope").into_response(),
             Mode::Garbage => "<html>Welcome to the hotel Wi-Fi</html>".into_response(),
+            Mode::Redirect => (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(axum::http::header::LOCATION, "/v1/results?again=1")],
+            )
+                .into_response(),
             Mode::WrongId => {
                 axum::Json(serde_json::json!({ "id": Uuid::new_v4(), "status": "stored" }))
                     .into_response()
@@ -561,6 +587,22 @@ mod tests {
     #[tokio::test]
     async fn a_confirmation_of_another_id_is_not_a_confirmation() {
         nothing_lost(Mode::WrongId).await;
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_and_loses_nothing() {
+        // Were it followed, the second request would land on the same route; the
+        // request count of 4 (one per attempt) shows it was not.
+        nothing_lost(Mode::Redirect).await;
+    }
+
+    #[test]
+    fn plain_http_to_another_host_is_refused() {
+        let err = Uploader::new("http://collector.example.org/").expect_err("plain HTTP");
+        assert_eq!(err.code(), "insecure_url");
+        Uploader::new("https://collector.example.org/").expect("HTTPS is fine");
+        Uploader::new("http://127.0.0.1:9/").expect("loopback is fine");
+        Uploader::new("http://localhost:9/").expect("loopback is fine");
     }
 
     #[tokio::test]

@@ -24,8 +24,10 @@
 //!     "ulURL": "backend/empty.php", "pingURL": "backend/empty.php", "getIpURL": "backend/getIP.php" } ]
 //! ```
 //!
-//! As in LibreSpeed's client, each file's URL is `server` followed by the file's
-//! path (plain concatenation), and a protocol-relative `server` (`//host/`) means
+//! As in LibreSpeed's client (`speedtest.js`, `_checkServerDefinition`), a `server`
+//! that does not end in `/` gets one, then each file's URL is `server` followed by the
+//! file's path (plain concatenation), so `//host/backend` with `garbage.php` is
+//! `//host/backend/garbage.php`; a protocol-relative `server` (`//host/`) means
 //! `https:`. The backend files must keep their usual names in one directory, which
 //! becomes the base URL; an entry that renames them is rejected with that reason.
 //!
@@ -187,11 +189,16 @@ fn own_entry(entry: &Value) -> std::result::Result<Candidate, String> {
 
 fn librespeed_entry(entry: &Value) -> std::result::Result<Candidate, String> {
     let e: LibrespeedEntry = serde_json::from_value(entry.clone()).map_err(|e| e.to_string())?;
-    let server = if e.server.starts_with("//") {
+    // LibreSpeed's client appends the `/` a server address lacks before joining;
+    // the public lists rely on it (`"server": "//host/backend"`).
+    let mut server = if e.server.starts_with("//") {
         format!("https:{}", e.server)
     } else {
         e.server.clone()
     };
+    if !server.ends_with('/') {
+        server.push('/');
+    }
     // LibreSpeed's client joins by concatenation; so do we, then insist on the
     // usual file names in one directory, which is all the protocol module knows.
     let dir_of = |path: &str, file: &str| -> std::result::Result<String, String> {
@@ -305,9 +312,14 @@ pub async fn rank(
     let deadline = Instant::now() + select.total;
     let mut outcomes: Vec<Option<Result<(f64, f64, u32)>>> =
         candidates.iter().map(|_| None).collect();
-    let mut pings = futures_util::stream::iter(candidates.iter().enumerate())
+    // The futures are built first: a lazily mapped stream of borrowing closures is
+    // not `Send` to the compiler, and the phone runs this on a spawned task.
+    let pings: Vec<_> = candidates
+        .iter()
+        .enumerate()
         .map(|(i, c)| async move { (i, ping_candidate(c, select, measure).await) })
-        .buffer_unordered(select.concurrency.max(1));
+        .collect();
+    let mut pings = futures_util::stream::iter(pings).buffer_unordered(select.concurrency.max(1));
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => break,
@@ -487,6 +499,30 @@ mod tests {
         assert!(l.rejected[1].reason.contains("different directories"));
         assert!(l.rejected[2].reason.contains("server"));
         assert_eq!(l.rejected[2].name.as_deref(), Some("No server"));
+    }
+
+    #[test]
+    fn a_server_without_trailing_slash_is_joined_as_librespeeds_client_does() {
+        // The shape of LibreSpeed's public list (`librespeed.org/backend-servers`):
+        // a protocol-relative server without a trailing slash, bare file names.
+        let l = list(
+            r#"[
+              {"name":"Amsterdam, Netherlands (Clouvider)","server":"//ams.speedtest.clouvider.net/backend",
+               "id":51,"dlURL":"garbage.php","ulURL":"empty.php","pingURL":"empty.php","getIpURL":"getIP.php",
+               "sponsorName":"Clouvider","sponsorURL":"https://www.clouvider.co.uk/"},
+              {"name":"Nuremberg, Germany","server":"https://de.example.org","dlURL":"backend/garbage.php",
+               "ulURL":"backend/empty.php","pingURL":"backend/empty.php","getIpURL":"backend/getIP.php"}
+            ]"#,
+        );
+        assert!(list_ok(&l), "{:?}", l.rejected);
+        let urls: Vec<_> = l.candidates.iter().map(|c| c.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://ams.speedtest.clouvider.net/backend/",
+                "https://de.example.org/backend/"
+            ]
+        );
     }
 
     #[test]

@@ -100,6 +100,14 @@ pub fn test() -> Result {
                     generated.lib_dir.display()
                 ))
                 .arg(format!("-Dispeed.server={}", server_bin.display()))
+                // The example deployment profile the journey test builds on.
+                .arg(format!(
+                    "-Dispeed.profile={}",
+                    util::workspace_root()
+                        .join("examples")
+                        .join("ispeed-vn.json")
+                        .display()
+                ))
                 .arg("-cp")
                 .arg(classpath(&[
                     &tests_jar,

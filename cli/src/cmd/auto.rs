@@ -1,16 +1,21 @@
-//! `ispeed auto`: the real auto-measure loop on the desktop. Sleeps until the policy's
-//! next check, measures when due, and stores every outcome in the SQLite store, which
-//! is also the policy's only memory: a restarted loop carries on where it stopped.
+//! `ispeed auto`: the phone's background wake ([`Session::wake_with`]) in a loop on the
+//! desktop. Sleeps until the next wake, measures when the policy says so, uploads, and
+//! stores every outcome in the SQLite store, which is also the policy's only memory
+//! (with the install id that seeds the spacing): a restarted loop carries on where it
+//! stopped.
 
-use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveTime};
 use clap::Args;
 use ispeed_core::measure::Silent;
 use ispeed_core::network::Transport;
-use ispeed_core::schedule::auto::{AutoPolicy, Decision, run_loop};
-use ispeed_core::schedule::{HISTORY_WINDOW, PastRun, PlatformState, parse_time_zone};
-use ispeed_core::{Clock, MeasureRequest, NetworkContext, SystemClock};
+use ispeed_core::profile::Profile;
+use ispeed_core::schedule::auto::AutoPolicy;
+use ispeed_core::schedule::parse_time_zone;
+use ispeed_core::session::{MeasurePlan, Server, Session, SessionOptions};
+use ispeed_core::{NetworkContext, Platform};
 use tokio_util::sync::CancellationToken;
 
 /// The loop wakes at least this often, so a clock or time-zone change is noticed
@@ -21,8 +26,12 @@ const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 #[derive(Debug, Clone, Args)]
 pub struct AutoArgs {
     /// Base URL of the measurement server, e.g. http://127.0.0.1:8080.
-    #[arg(long)]
-    pub server: String,
+    #[arg(long, required_unless_present = "profile", conflicts_with = "profile")]
+    pub server: Option<String>,
+    /// Deployment profile: its servers (the nearest is measured), collector (each
+    /// wake uploads), time zone and auto-measure data budgets.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
     /// Stop after this many measurements (runs until Ctrl-C without it).
     #[arg(long)]
     pub max_runs: Option<u32>,
@@ -38,7 +47,8 @@ pub struct AutoArgs {
     /// Shortest spacing between runs, minutes (default 60).
     #[arg(long)]
     pub min_minutes: Option<i64>,
-    /// Seed of the random spacing (random by default).
+    /// Seed of the random spacing (by default derived from the store's install id,
+    /// as on the phone, so a restarted loop keeps its spacing).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Treat this machine's network as cellular (a lab behind a cellular modem or
@@ -67,59 +77,114 @@ fn policy(args: &AutoArgs) -> Result<AutoPolicy, String> {
     if let Some(m) = args.min_minutes {
         p.min_interval = Duration::minutes(m);
     }
-    p.seed = args.seed.unwrap_or_else(rand_seed);
     p.validate().map_err(|e| e.to_string())?;
     Ok(p)
 }
 
-/// A seed that differs between runs and machines, without a dependency: the point is
-/// only that two desktops started together do not draw the same spacings.
-fn rand_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_i64(SystemClock.now().timestamp_nanos_opt().unwrap_or_default());
-    h.finish()
-}
-
-/// The system's IANA zone, or UTC when it cannot be read.
-fn system_time_zone() -> chrono_tz::Tz {
+/// The system's IANA zone, when it can be read.
+fn system_time_zone() -> Option<String> {
     iana_time_zone::get_timezone()
         .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(chrono_tz::UTC)
+        .filter(|n| n.parse::<chrono_tz::Tz>().is_ok())
 }
 
-/// `ispeed auto`.
-pub async fn run(args: AutoArgs) -> Result<(), String> {
-    let policy = policy(&args)?;
-    let tz = match &args.tz {
-        Some(name) => parse_time_zone(name).map_err(|e| e.to_string())?,
-        None => system_time_zone(),
-    };
-    let platform = crate::platform::desktop(&args.server, None).await?;
-    let observe = || {
-        let mut state = PlatformState::observe(platform.as_ref(), tz);
-        if args.assume_cellular {
-            state.network = NetworkContext {
+/// The desktop platform as the auto loop sees it: `--tz` or the system's zone, and
+/// under `--assume-cellular` a cellular network.
+struct AutoPlatform {
+    inner: Box<dyn Platform>,
+    time_zone: Option<String>,
+    assume_cellular: bool,
+}
+
+impl Platform for AutoPlatform {
+    fn network(&self) -> NetworkContext {
+        let n = self.inner.network();
+        if self.assume_cellular {
+            NetworkContext {
                 transport: Transport::Cellular,
                 wifi_connected: false,
-                ..state.network
-            };
-        }
-        state
-    };
-    // Opened first: a database that cannot be used stops us before any data is spent.
-    let store = args.db.open()?;
-    // Stored documents keep the transport as it was; under --assume-cellular the
-    // policy is told every run was cellular, so its budgets count them.
-    let history = || -> ispeed_core::Result<Vec<PastRun>> {
-        let mut runs = store.past_runs(SystemClock.now() - HISTORY_WINDOW)?;
-        if args.assume_cellular {
-            for r in &mut runs {
-                r.transport = Transport::Cellular;
+                ..n
             }
+        } else {
+            n
         }
-        Ok(runs)
+    }
+    fn interface_counters(
+        &self,
+        interface: &str,
+    ) -> Option<ispeed_core::network::InterfaceCounters> {
+        self.inner.interface_counters(interface)
+    }
+    fn battery(&self) -> Option<ispeed_core::platform::Battery> {
+        self.inner.battery()
+    }
+    fn device(&self) -> ispeed_core::platform::DeviceInfo {
+        self.inner.device()
+    }
+    fn time_zone(&self) -> Option<String> {
+        self.time_zone.clone()
+    }
+}
+
+/// `ispeed auto`: the session's background wake in a loop, as the phone's worker
+/// runs it (decision, measurement, upload, next wake), until Ctrl-C or `--max-runs`.
+pub async fn run(args: AutoArgs) -> Result<(), String> {
+    let mut options = SessionOptions {
+        auto_policy: policy(&args)?,
+        auto_seed: args.seed,
+        ..SessionOptions::default()
+    };
+    let tz_name = match &args.tz {
+        Some(name) => Some(
+            parse_time_zone(name)
+                .map_err(|e| e.to_string())?
+                .name()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let (route_to, target) = match (&args.server, &args.profile) {
+        (Some(server), _) => (server.clone(), server.clone()),
+        (None, Some(path)) => {
+            let profile = Profile::load(path).map_err(|e| e.to_string())?;
+            let first = profile
+                .servers
+                .first()
+                .map(|c| c.url.clone())
+                .or_else(|| profile.server_list_url.clone())
+                .unwrap_or_else(|| profile.collector.clone());
+            let label = format!("the nearest server of {}", profile.campaign);
+            options.profile = Some(profile);
+            (first, label)
+        }
+        (None, None) => return Err("give --server or --profile".to_owned()),
+    };
+    let time_zone = tz_name.or_else(|| {
+        if options.profile.is_some() {
+            None // the profile's zone
+        } else {
+            system_time_zone()
+        }
+    });
+    let platform = Arc::new(AutoPlatform {
+        inner: crate::platform::desktop(&route_to, None).await?,
+        time_zone,
+        assume_cellular: args.assume_cellular,
+    });
+    // Opened first: a database that cannot be used stops us before any data is spent.
+    let session =
+        Session::open_db(&args.db.path(), platform, options).map_err(|e| e.to_string())?;
+    let tz = session.time_zone().map_err(|e| e.to_string())?;
+    let plan = MeasurePlan {
+        server: args.server.as_ref().map(|url| Server {
+            url: url.clone(),
+            protocol: ispeed_core::protocol::ProtocolKind::Ispeed,
+        }),
+        // A lab flag: the desktop is taken to be the phone's cellular link.
+        policy: args
+            .assume_cellular
+            .then_some(ispeed_core::network::NetworkPolicy::AnyNetwork),
+        ..MeasurePlan::default()
     };
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
@@ -129,70 +194,63 @@ pub async fn run(args: AutoArgs) -> Result<(), String> {
         }
     });
     eprintln!(
-        "auto: measuring {} in {}, active {}; Ctrl-C to stop",
-        args.server,
+        "auto: measuring {target} in {}, active {}; Ctrl-C to stop",
         tz.name(),
         args.active
     );
-    let clock = SystemClock;
-    let outcome = run_loop(
-        &policy,
-        &clock,
-        observe,
-        history,
-        async |decision: &Decision| {
-            let at = clock.now();
-            eprintln!("{}  RUN   {}", stamp(at, tz), decision.message);
-            let mut request = MeasureRequest::new(args.server.clone());
-            request.config = policy.measure_config();
-            // A lab flag: the desktop is taken to be the phone's cellular link.
-            if args.assume_cellular {
-                request.policy = ispeed_core::network::NetworkPolicy::AnyNetwork;
-            }
-            let outcome =
-                ispeed_core::measure(&request, platform.as_ref(), &clock, &Silent, &cancel).await;
-            let mode = ispeed_core::participant::MeasureMode::Auto;
-            match crate::db::record(&store, &request, platform.as_ref(), mode, outcome) {
-                Ok(r) => eprintln!(
+    let (mut runs, mut checks) = (0u32, 0u32);
+    while !cancel.is_cancelled() && args.max_runs.is_none_or(|max| runs < max) {
+        let report = session
+            .wake_with(plan.clone(), Some(true), &Silent, &cancel)
+            .await;
+        checks += 1;
+        let now = session.now();
+        if let Some(d) = &report.decision {
+            let verb = if d.run { "RUN " } else { "skip" };
+            eprintln!(
+                "{}  {verb}  {} ({})",
+                stamp(now, tz),
+                d.message,
+                d.reason.code()
+            );
+        }
+        match (&report.measurement, &report.error) {
+            (Some(r), _) => {
+                runs += 1;
+                eprintln!(
                     "{}  done  down {:.1} Mbit/s, up {:.1} Mbit/s, {:.1} MB{}",
-                    stamp(clock.now(), tz),
+                    stamp(now, tz),
                     r.download.as_ref().map_or(0.0, |d| d.mbps),
                     r.upload.as_ref().map_or(0.0, |u| u.mbps),
                     (r.download.as_ref().map_or(0, |d| d.bytes)
                         + r.upload.as_ref().map_or(0, |u| u.bytes)) as f64
                         / 1e6,
                     if r.valid { "" } else { " (invalid)" }
-                ),
-                Err(e) => eprintln!("{}  fail  {e}", stamp(clock.now(), tz)),
+                );
             }
-        },
-        async |decision: &Decision| {
-            let now = clock.now();
+            (None, Some(e)) => eprintln!("{}  fail  {e}", stamp(now, tz)),
+            (None, None) => {}
+        }
+        if !report.upload.sent.is_empty() {
             eprintln!(
-                "{}  skip  {} ({}); next check {}",
+                "{}  sent  {} sample(s)",
                 stamp(now, tz),
-                decision.message,
-                decision.reason.code(),
-                stamp(decision.next_check_at, tz)
+                report.upload.sent.len()
             );
-            let wait = (decision.next_check_at - now)
-                .to_std()
-                .unwrap_or_default()
-                .min(MAX_SLEEP);
-            tokio::select! {
-                () = tokio::time::sleep(wait) => ControlFlow::Continue(()),
-                () = cancel.cancelled() => ControlFlow::Break(()),
-            }
-        },
-        args.max_runs,
-    )
-    .await;
+        }
+        if args.max_runs.is_some_and(|max| runs >= max) {
+            break;
+        }
+        let next = report.next_wake_at.unwrap_or(now + Duration::minutes(15));
+        eprintln!("{}  next check {}", stamp(now, tz), stamp(next, tz));
+        let wait = (next - now).to_std().unwrap_or_default().min(MAX_SLEEP);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = cancel.cancelled() => {}
+        }
+    }
     watcher.abort();
-    let summary = outcome.map_err(|e| e.to_string())?;
-    eprintln!(
-        "auto: {} measurement(s), {} check(s)",
-        summary.runs, summary.checks
-    );
+    eprintln!("auto: {runs} measurement(s), {checks} check(s)");
     Ok(())
 }
 
@@ -209,7 +267,8 @@ mod tests {
         assert!(parse_active("08:00-21:00").is_ok());
         assert!(parse_active("8-21").is_err());
         let args = AutoArgs {
-            server: "http://127.0.0.1:1".to_owned(),
+            server: Some("http://127.0.0.1:1".to_owned()),
+            profile: None,
             max_runs: None,
             tz: None,
             active: "21:00-08:00".to_owned(),

@@ -1,13 +1,16 @@
 //! `ispeed measure`: one measurement against a server.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use ispeed_core::measure::{ProgressListener, Silent};
 use ispeed_core::network::NetworkPolicy;
 use ispeed_core::participant::MeasureMode;
+use ispeed_core::profile::Profile;
 use ispeed_core::protocol::detect::ProtocolChoice;
+use ispeed_core::session::{MeasurePlan, Session, SessionOptions};
 use ispeed_core::{Error, MeasureConfig, MeasureRequest, MeasurementResult, Platform, SystemClock};
 use tokio_util::sync::CancellationToken;
 
@@ -66,8 +69,17 @@ impl MeasureOptions {
 #[derive(Debug, Clone, Args)]
 pub struct MeasureArgs {
     /// Base URL of the measurement server, e.g. http://127.0.0.1:8080.
-    #[arg(long, required_unless_present = "list", conflicts_with = "list")]
+    #[arg(
+        long,
+        required_unless_present_any = ["list", "profile"],
+        conflicts_with_all = ["list", "profile"]
+    )]
     pub server: Option<String>,
+    /// Deployment profile (`ispeed.profile/1`, docs/profile.md): its servers are
+    /// ranked by concurrent pings and the nearest is measured; the sample goes to its
+    /// collector (or `--collector`), within its data budget.
+    #[arg(long, value_name = "FILE", conflicts_with = "list")]
+    pub profile: Option<PathBuf>,
     /// Measure against the nearest server of this list (our JSON format or
     /// LibreSpeed's); each entry's own protocol is used.
     #[arg(long, value_name = "FILE")]
@@ -131,6 +143,9 @@ pub fn print_result(result: &MeasurementResult, json: bool) -> Result<(), String
 
 /// `ispeed measure`.
 pub async fn run(args: MeasureArgs) -> Result<(), String> {
+    if let Some(path) = args.profile.clone() {
+        return run_with_profile(args, &path).await;
+    }
     // Opened first: a database that cannot be used stops us before any data is spent.
     let store = args.options.db.open()?;
     args.options.campaign.apply_area(&store)?;
@@ -173,4 +188,88 @@ pub async fn run(args: MeasureArgs) -> Result<(), String> {
     let result = run_measurement(request, platform.as_ref(), args.options.json, &store).await?;
     print_result(&result, args.options.json)?;
     args.options.campaign.upload(&store).await
+}
+
+/// Opens the session of `--db` under the profile in `path`, on the desktop platform
+/// of the route to the profile's first server (a desktop measures its servers through
+/// one interface).
+pub async fn profile_session(
+    path: &std::path::Path,
+    db: &crate::db::DbArg,
+    interface: Option<String>,
+    options: SessionOptions,
+) -> Result<(Session, Profile), String> {
+    let profile = Profile::load(path).map_err(|e| e.to_string())?;
+    let route_to = profile
+        .servers
+        .first()
+        .map(|c| c.url.clone())
+        .or_else(|| profile.server_list_url.clone())
+        .unwrap_or_else(|| profile.collector.clone());
+    let platform: Arc<dyn Platform> =
+        Arc::from(crate::platform::desktop(&route_to, interface).await?);
+    let options = SessionOptions {
+        profile: Some(profile.clone()),
+        ..options
+    };
+    let session = Session::open_db(&db.path(), platform, options).map_err(|e| e.to_string())?;
+    Ok((session, profile))
+}
+
+/// `ispeed measure --profile FILE`: the session's "measure now", as the phone runs it
+/// (server ranking, the profile's budget, the store), then the upload.
+async fn run_with_profile(args: MeasureArgs, path: &std::path::Path) -> Result<(), String> {
+    let (session, profile) = profile_session(
+        path,
+        &args.options.db,
+        args.interface.clone(),
+        SessionOptions::default(),
+    )
+    .await?;
+    args.options.campaign.apply_area(session.store())?;
+    let mut config = args.options.config()?;
+    config.interface = args.interface.clone();
+    if let Some(m) = args.options.max_mbytes {
+        // The campaign's rule: the download budget given, a third of it for the upload.
+        config = ispeed_core::session::manual_budget(config, m.ceil() as u64);
+    }
+    let policy = if args.allow_any_network {
+        NetworkPolicy::AnyNetwork
+    } else {
+        NetworkPolicy::CellularOnly
+    };
+    eprintln!("campaign: {}", profile.campaign);
+    let plan = MeasurePlan {
+        server: None,
+        mode: Some(MeasureMode::Manual),
+        config: Some(config.clone()),
+        policy: Some(policy),
+    };
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let listener: Box<dyn ProgressListener> = if args.options.json {
+        Box::new(Silent)
+    } else {
+        Box::new(emitter::Human::new(&config))
+    };
+    let measured = session.measure(plan, listener.as_ref(), &cancel).await;
+    drop(listener);
+    watcher.abort();
+    let result = measured.map_err(|e| match e {
+        Error::NotCellular { .. } | Error::WifiOn { .. } => {
+            format!("{e}; for a lab run, pass --allow-any-network")
+        }
+        e => e.to_string(),
+    })?;
+    print_result(&result, args.options.json)?;
+    if args.options.campaign.collector.is_some() {
+        return args.options.campaign.upload(session.store()).await;
+    }
+    // stdout carries the result (the document alone with --json).
+    super::upload::report(&session.upload(true).await, &profile.collector, false)
 }

@@ -1,8 +1,13 @@
 //! `ispeed upload`: sends the samples the collector has not confirmed yet.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use clap::Args;
 use ispeed_core::SystemClock;
 use ispeed_core::report::Uploader;
+use ispeed_core::session::{Session, SessionOptions, UploadOutcome};
+use ispeed_core::{StaticPlatform, Transport};
 
 use crate::db::DbArg;
 
@@ -10,31 +15,65 @@ use crate::db::DbArg;
 #[derive(Debug, Clone, Args)]
 pub struct UploadArgs {
     /// Base URL of the collector (results go to POST {collector}/v1/results).
-    #[arg(long, value_name = "URL")]
-    pub collector: String,
+    #[arg(long, value_name = "URL", required_unless_present = "profile")]
+    pub collector: Option<String>,
+    /// Deployment profile whose collector receives the samples (`--collector`
+    /// overrides it).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArg,
 }
 
-/// `ispeed upload`: prints the id of every sample sent on stdout, a summary on stderr.
-pub async fn run(args: UploadArgs) -> Result<(), String> {
-    let store = args.db.open()?;
-    let uploader = Uploader::new(&args.collector).map_err(|e| e.to_string())?;
-    let summary = uploader.upload_pending(&store, &SystemClock).await;
-    for id in &summary.sent {
-        println!("sent {id}");
+/// Prints what an upload run did (ids on stdout when `ids_on_stdout`, else with the
+/// summary on stderr); its error, if any, as the command's.
+pub fn report(outcome: &UploadOutcome, collector: &str, ids_on_stdout: bool) -> Result<(), String> {
+    for id in &outcome.sent {
+        if ids_on_stdout {
+            println!("sent {id}");
+        } else {
+            eprintln!("sent {id}");
+        }
     }
-    for (id, why) in &summary.rejected {
+    for (id, why) in &outcome.rejected {
         eprintln!("refused by the collector, kept: {id}: {why}");
     }
     eprintln!(
-        "{} sent to {}, {} pending",
-        summary.sent.len(),
-        uploader.results_url(),
-        summary.remaining
+        "{} sent to {collector}, {} pending",
+        outcome.sent.len(),
+        outcome.remaining
     );
-    match summary.error {
-        Some(e) => Err(e.to_string()),
+    match &outcome.error {
+        Some(e) => Err(format!("{e} (`ispeed upload` sends it later)")),
         None => Ok(()),
     }
+}
+
+/// `ispeed upload`: prints the id of every sample sent on stdout, a summary on stderr.
+pub async fn run(args: UploadArgs) -> Result<(), String> {
+    if let (Some(path), None) = (&args.profile, &args.collector) {
+        let profile = ispeed_core::profile::Profile::load(path).map_err(|e| e.to_string())?;
+        let collector = profile.collector.clone();
+        let options = SessionOptions {
+            profile: Some(profile),
+            ..SessionOptions::default()
+        };
+        // Uploading needs no view of the network.
+        let platform = Arc::new(StaticPlatform::new(Transport::Unknown));
+        let session =
+            Session::open_db(&args.db.path(), platform, options).map_err(|e| e.to_string())?;
+        return report(&session.upload(true).await, &collector, true);
+    }
+    let collector = args.collector.unwrap_or_default();
+    let store = args.db.open()?;
+    let uploader = Uploader::new(&collector).map_err(|e| e.to_string())?;
+    let summary = uploader.upload_pending(&store, &SystemClock).await;
+    let outcome = UploadOutcome {
+        sent: summary.sent,
+        rejected: summary.rejected,
+        remaining: summary.remaining,
+        error: summary.error,
+        deferred_until: None,
+    };
+    report(&outcome, uploader.results_url().as_str(), true)
 }

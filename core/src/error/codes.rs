@@ -88,6 +88,10 @@ pub const ERROR_CODES: &[ErrorCode] = &[
         meaning: "the server address is not secure (no https): update the app or tell the campaign",
     },
     ErrorCode {
+        code: "invalid_profile",
+        meaning: "the campaign settings built into the app cannot be read: update the app or tell the campaign",
+    },
+    ErrorCode {
         code: "invalid_config",
         meaning: "a setting is not valid: check the settings or reinstall",
     },

@@ -1,104 +1,102 @@
-//! [`Engine`]: the one object an app creates. Each exported method is a short
-//! forward to the module that owns the work.
+//! [`Engine`]: the one object an app creates, a forward to the core's
+//! [`Session`] (the private inner type that owns the use cases).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::error::IspeedError;
+use super::error::{IspeedError, guarded};
 use super::handle::MeasureHandle;
 use super::platform::{ForeignListener, ForeignPlatform, MeasureListener, Platform};
-use super::settings::{self, Settings};
+use super::settings::Settings;
 use super::types::{EngineConfig, Measurement, Server};
-use crate::clock::{Clock, SystemClock};
-use crate::config::MeasureConfig;
-use crate::measure::{MeasureRequest, Phases};
-use crate::network::NetworkPolicy;
 use crate::participant::{Area, MeasureMode};
-use crate::platform::Platform as _;
-use crate::store::samples::FailedAttempt;
-use crate::store::{AreaSetting, Store};
-
-/// The sample database inside the app's data directory.
-const STORE_FILE: &str = "ispeed.db";
+use crate::profile::Profile;
+use crate::session::{MeasurePlan, Session, SessionOptions};
+use crate::store::AreaSetting;
 
 /// The measurement engine of an app: settings, the platform, measurements.
 ///
 /// Create one per process and keep it; every method may be called from any thread.
 #[derive(uniffi::Object)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    session: Arc<Session>,
 }
 
-/// What a running measurement shares with the engine.
-pub(super) struct Inner {
-    pub(super) store: Store,
-    settings_file: PathBuf,
-    settings: Mutex<Settings>,
-    pub(super) platform: Arc<dyn Platform>,
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("session", &self.session)
+            .finish()
+    }
 }
 
 impl Engine {
-    /// The state shared with tasks on the engine's runtime.
-    pub(super) fn inner(&self) -> &Arc<Inner> {
-        &self.inner
+    /// Opens an engine with `options` (a clock, retry policy...) besides what the
+    /// apps pass: the constructor of Rust tests that drive the exported API under a
+    /// simulated clock. `config.profile_json`, when set, replaces `options.profile`.
+    pub fn with_options(
+        config: EngineConfig,
+        platform: Arc<dyn Platform>,
+        mut options: SessionOptions,
+    ) -> Result<Arc<Self>, IspeedError> {
+        if let Some(json) = &config.profile_json {
+            options.profile = Some(Profile::parse(json)?);
+        }
+        let platform = Arc::new(ForeignPlatform(platform));
+        let session = guarded(|| {
+            Ok(Session::open_dir(
+                &PathBuf::from(&config.data_dir),
+                platform,
+                options,
+            )?)
+        })?;
+        Ok(Arc::new(Self {
+            session: Arc::new(session),
+        }))
+    }
+
+    /// The session behind the engine.
+    pub(super) fn session(&self) -> &Arc<Session> {
+        &self.session
     }
 
     /// Starts a measurement on the engine's runtime; the handle cancels it when
-    /// released. `config` sets the budgets, `mode` says who started it.
+    /// released. After the outcome is stored, pending samples are uploaded (still
+    /// within the handle's task, so a cancelled handle stops that too).
     pub(super) fn spawn_measurement(
         &self,
-        server: Option<Server>,
-        config: MeasureConfig,
-        mode: MeasureMode,
+        plan: MeasurePlan,
         listener: Arc<dyn MeasureListener>,
     ) -> Result<MeasureHandle, IspeedError> {
-        let inner = Arc::clone(&self.inner);
+        let session = Arc::clone(&self.session);
         let cancel = CancellationToken::new();
         let token = cancel.clone();
         MeasureHandle::spawn(cancel, async move {
-            run_measurement(&inner, server, config, mode, listener, &token).await
+            let listener = ForeignListener(listener);
+            let measured = session.measure(plan, &listener, &token).await;
+            if !matches!(measured, Err(crate::Error::Busy | crate::Error::Cancelled)) {
+                tokio::select! {
+                    () = token.cancelled() => {}
+                    _ = session.upload(false) => {}
+                }
+            }
+            Measurement::try_from(&measured?)
         })
-    }
-}
-
-impl Inner {
-    pub(super) fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 }
 
 #[uniffi::export(async_runtime = "tokio")]
 impl Engine {
     /// Opens the engine on `config.data_dir` (created when missing) with the app's
-    /// implementation of [`Platform`].
+    /// implementation of [`Platform`] and, when given, its deployment profile.
     #[uniffi::constructor]
     pub fn new(
         config: EngineConfig,
         platform: Arc<dyn Platform>,
     ) -> Result<Arc<Self>, IspeedError> {
-        let dir = PathBuf::from(&config.data_dir);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            IspeedError::storage(format!(
-                "cannot create the data directory {}: {e}",
-                dir.display()
-            ))
-        })?;
-        let settings_file = settings::path(&dir);
-        let settings = settings::load(&settings_file)?;
-        let store = Store::open(dir.join(STORE_FILE))?;
-        Ok(Arc::new(Self {
-            inner: Arc::new(Inner {
-                store,
-                settings_file,
-                settings: Mutex::new(settings),
-                platform,
-            }),
-        }))
+        Self::with_options(config, platform, SessionOptions::default())
     }
 
     /// Version of the engine (the core crate).
@@ -108,36 +106,37 @@ impl Engine {
 
     /// The current settings.
     pub fn settings(&self) -> Settings {
-        self.inner.settings()
+        self.session.settings().unwrap_or_default()
     }
 
     /// Checks and stores new settings; on error nothing changes.
     pub fn update_settings(&self, settings: Settings) -> Result<(), IspeedError> {
-        settings.validate()?;
-        let mut current = self
-            .inner
-            .settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        settings::save(&self.inner.settings_file, &settings)?;
-        *current = settings;
-        Ok(())
+        Ok(self.session.update_settings(&settings)?)
     }
 
-    /// Starts a measurement against `server` (the settings' server when `None`) and
-    /// returns at once. Progress goes to `listener`; the handle gives the outcome and
-    /// cancels (explicitly, or when released).
+    /// The campaign of the deployment profile, `None` without one.
+    pub fn campaign(&self) -> Option<String> {
+        self.session.profile().map(|p| p.campaign.clone())
+    }
+
+    /// Starts a measurement against `server` (the settings' server when `None`, else
+    /// the nearest of the profile's) and returns at once. Progress goes to
+    /// `listener`; the handle gives the outcome and cancels (explicitly, or when
+    /// released). While another measurement runs, the outcome is `IspeedError.Busy`.
     pub fn start_measure(
         &self,
         server: Option<Server>,
         listener: Arc<dyn MeasureListener>,
     ) -> Result<Arc<MeasureHandle>, IspeedError> {
-        let config = self.inner.settings().measure_config()?;
-        let handle = self.spawn_measurement(server, config, MeasureMode::Manual, listener)?;
-        Ok(Arc::new(handle))
+        let plan = MeasurePlan {
+            server,
+            mode: Some(MeasureMode::Manual),
+            ..MeasurePlan::default()
+        };
+        Ok(Arc::new(self.spawn_measurement(plan, listener)?))
     }
 
-    /// Measures against `server` (the settings' server when `None`) and returns the
+    /// Measures against `server` (as [`Engine::start_measure`]) and returns the
     /// result. Cancelling the calling coroutine or task cancels the measurement; use
     /// [`Engine::start_measure`] for a handle that a button can cancel.
     pub async fn measure(
@@ -152,7 +151,7 @@ impl Engine {
 
     /// The campaign area this participant chose, if any.
     pub fn area(&self) -> Result<Option<Area>, IspeedError> {
-        Ok(self.inner.store.area()?)
+        Ok(self.session.store().area()?)
     }
 
     /// Sets the campaign area, once: a participant chooses it when joining, and a
@@ -160,7 +159,7 @@ impl Engine {
     /// the area in force (the earlier one when one was already set). The area is
     /// carried in every result document from then on.
     pub fn set_area(&self, area: Area) -> Result<Area, IspeedError> {
-        Ok(match self.inner.store.set_area_once(area.clone())? {
+        Ok(match self.session.store().set_area_once(area.clone())? {
             AreaSetting::Stored | AreaSetting::Unchanged => area,
             AreaSetting::Kept(old) => old,
         })
@@ -171,55 +170,5 @@ impl Engine {
     /// (`commune=Tản Lĩnh,hamlet=Thôn 3`, `org=THPT Ba Vì`).
     pub fn parse_area(&self, text: String) -> Result<Area, IspeedError> {
         Ok(Area::parse(&text)?)
-    }
-}
-
-/// One measurement, from policy check to result, on the engine's runtime.
-///
-/// `config` sets the budgets (the user's settings, or the auto policy's smaller ones);
-/// `mode` says who started it, for the campaign's platform split.
-async fn run_measurement(
-    inner: &Inner,
-    server: Option<Server>,
-    config: MeasureConfig,
-    mode: MeasureMode,
-    listener: Arc<dyn MeasureListener>,
-    cancel: &CancellationToken,
-) -> Result<Measurement, IspeedError> {
-    let settings = inner.settings();
-    let server = server.unwrap_or(settings.server.clone());
-    let platform = ForeignPlatform(Arc::clone(&inner.platform));
-    let request = MeasureRequest {
-        server: server.url,
-        protocol: server.protocol,
-        config,
-        phases: Phases::default(),
-        policy: if settings.cellular_only {
-            NetworkPolicy::CellularOnly
-        } else {
-            NetworkPolicy::AnyNetwork
-        },
-    };
-    let listener = ForeignListener(listener);
-    let result = crate::measure(&request, &platform, &SystemClock, &listener, cancel).await;
-    // Stored before returning, so a sample is kept even when the app dies right after;
-    // a failure is recorded too, so the user sees it in the history.
-    match result {
-        Ok(mut result) => {
-            inner.store.stamp(&mut result, mode)?;
-            inner.store.save_result(&result)?;
-            Measurement::try_from(&result)
-        }
-        Err(error) => {
-            let failure = FailedAttempt::new(
-                SystemClock.now(),
-                &request.server,
-                platform.network().transport,
-                &error,
-            );
-            // The measurement's error is what the user must see, not the store's.
-            let _ = inner.store.save_failure(&failure);
-            Err(error.into())
-        }
     }
 }

@@ -45,6 +45,15 @@ pub enum IspeedError {
         /// What the server did.
         reason: String,
     },
+    /// Another measurement of this phone is running (`busy`), started by the screen
+    /// or by the background worker: wait for it rather than measure half the cell.
+    #[error("{reason}")]
+    Busy {
+        /// Stable code.
+        code: String,
+        /// What to do.
+        reason: String,
+    },
     /// The measurement was cancelled (`cancelled`): nothing to show.
     #[error("{reason}")]
     Cancelled {
@@ -80,16 +89,9 @@ impl IspeedError {
             | IspeedError::Network { code, .. }
             | IspeedError::Server { code, .. }
             | IspeedError::Cancelled { code, .. }
+            | IspeedError::Busy { code, .. }
             | IspeedError::Storage { code, .. }
             | IspeedError::Internal { code, .. } => code,
-        }
-    }
-
-    /// A failure of the data directory.
-    pub(crate) fn storage(reason: impl Into<String>) -> Self {
-        IspeedError::Storage {
-            code: "storage".to_owned(),
-            reason: reason.into(),
         }
     }
 
@@ -122,7 +124,9 @@ impl From<Error> for IspeedError {
             | Error::Config(_)
             | Error::InsecureUrl { .. }
             | Error::InvalidArea { .. }
+            | Error::Profile { .. }
             | Error::ServerList(_) => IspeedError::InvalidInput { code, reason },
+            Error::Busy => IspeedError::Busy { code, reason },
             Error::WifiOn { .. } => IspeedError::WifiOn { code, reason },
             Error::NotCellular { .. }
             | Error::Unreachable { .. }

@@ -2,7 +2,7 @@
 //!
 //! Nothing else in the core knows about uniffi: this module adapts the engine to what
 //! crosses a foreign-function boundary, and every exported method is a short forward
-//! to the module that owns the logic.
+//! to [`crate::session::Session`], which owns the use cases.
 //!
 //! - [`Engine`]: one per app; holds the data directory, the settings and the
 //!   platform the shell implements; starts measurements (`engine`), reads and sends
@@ -30,5 +30,6 @@ pub use handle::MeasureHandle;
 pub use platform::{MeasureListener, Platform};
 pub use settings::Settings;
 pub use types::{
-    AutoDecision, DailyStatus, EngineConfig, Measurement, RejectedSample, Server, UploadReport,
+    AutoDecision, DailyStatus, EngineConfig, Measurement, RejectedSample, Reminder, RoutinePlan,
+    Server, UploadReport, WakeReport,
 };

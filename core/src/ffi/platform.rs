@@ -54,6 +54,10 @@ impl crate::platform::Platform for ForeignPlatform {
     fn device(&self) -> DeviceInfo {
         self.0.device()
     }
+
+    fn time_zone(&self) -> Option<String> {
+        Some(self.0.time_zone())
+    }
 }
 
 /// The foreign listener seen through the core's [`ProgressListener`] trait.

@@ -33,15 +33,25 @@ pub(crate) fn get() -> Result<&'static Runtime, IspeedError> {
         .map_err(|e| IspeedError::internal(format!("cannot start the engine's threads: {e}")))
 }
 
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs `work` on the engine's runtime and waits for it from any executor (the one
 /// uniffi drives a foreign `suspend`/`async` call on); a panic becomes an error.
+/// Dropping the returned future (a cancelled coroutine, a killed app) aborts `work`.
 pub(crate) async fn run<F, T>(work: F) -> Result<T, IspeedError>
 where
     F: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
-    get()?
-        .spawn(AssertUnwindSafe(work).catch_unwind())
+    let mut task = AbortOnDrop(get()?.spawn(AssertUnwindSafe(work).catch_unwind()));
+    (&mut task.0)
         .await
         .map_err(|e| IspeedError::internal(format!("an engine task ended abnormally: {e}")))?
         .map_err(|payload| IspeedError::from_panic(&*payload))

@@ -7,24 +7,21 @@ use chrono::NaiveDate;
 
 use super::error::IspeedError;
 use crate::network::NetworkContext;
-use crate::protocol::ProtocolKind;
 use crate::result::{LatencyResult, MeasurementResult, TransferResult};
+
+pub use crate::session::Server;
 
 /// How an app sets up its [`super::Engine`].
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct EngineConfig {
     /// A directory private to the app (Android `filesDir`, iOS Application Support);
-    /// created when missing. Settings, and later the sample store, live there.
+    /// created when missing. The sample store, with the settings, lives there.
     pub data_dir: String,
-}
-
-/// A measurement server.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, uniffi::Record)]
-pub struct Server {
-    /// Base URL, `https://speed.example.vn`.
-    pub url: String,
-    /// Protocol the server speaks.
-    pub protocol: ProtocolKind,
+    /// The deployment profile bundled with the app (`ispeed.profile/1` JSON, see
+    /// `docs/profile.md`): its servers, collector, time zone and budgets. `None`
+    /// leaves the settings alone to say where to measure and report.
+    #[uniffi(default = None)]
+    pub profile_json: Option<String>,
 }
 
 /// A finished measurement: the headline figures for the screen, and the complete
@@ -160,6 +157,87 @@ impl From<crate::schedule::daily::DailyStatus> for DailyStatus {
             next_reminder_at: s.next_reminder_at.map(Into::into),
             upcoming_reminders: s.upcoming_reminders.into_iter().map(Into::into).collect(),
             day_ends_at: s.day_ends_at.into(),
+        }
+    }
+}
+
+/// What one background wake did ([`super::Engine::wake`]).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct WakeReport {
+    /// The auto-measure decision; `None` when auto-measure is off.
+    pub decision: Option<AutoDecision>,
+    /// The measurement made, when the decision said to run and it produced a sample.
+    pub measurement: Option<Measurement>,
+    /// Stable code of what failed (the measurement's error first, else the upload's).
+    pub error_code: Option<String>,
+    /// The same, in English.
+    pub error_message: Option<String>,
+    /// Samples the collector confirmed during this wake.
+    pub uploaded: u32,
+    /// Samples still waiting for the collector.
+    pub pending: u32,
+    /// When to wake next; `None` when auto-measure is off and nothing is pending.
+    pub next_wake_at: Option<SystemTime>,
+}
+
+/// One local notification to book (iOS).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Reminder {
+    /// When it fires.
+    pub at: SystemTime,
+    /// Key of its text in the app's strings: `reminder_first`, `reminder_again`,
+    /// `reminder_last`.
+    pub text_key: String,
+}
+
+/// One refresh of the iOS routine ([`super::Engine::refresh_routine`]).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RoutinePlan {
+    /// Where today stands.
+    pub status: DailyStatus,
+    /// Every reminder of the next seven days: replace whatever was booked with these.
+    pub reminders: Vec<Reminder>,
+    /// Samples the collector confirmed during this refresh.
+    pub uploaded: u32,
+    /// Samples still waiting for the collector.
+    pub pending: u32,
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<crate::session::WakeReport> for WakeReport {
+    fn from(r: crate::session::WakeReport) -> Self {
+        Self {
+            decision: r.decision.map(Into::into),
+            measurement: r
+                .measurement
+                .as_ref()
+                .and_then(|m| Measurement::try_from(m).ok()),
+            error_code: r.error.as_ref().map(|e| e.code().to_owned()),
+            error_message: r.error.as_ref().map(ToString::to_string),
+            uploaded: count(r.upload.sent.len()),
+            pending: count(r.upload.remaining),
+            next_wake_at: r.next_wake_at.map(Into::into),
+        }
+    }
+}
+
+impl From<crate::session::RoutinePlan> for RoutinePlan {
+    fn from(r: crate::session::RoutinePlan) -> Self {
+        Self {
+            status: r.status.into(),
+            reminders: r
+                .reminders
+                .into_iter()
+                .map(|m| Reminder {
+                    at: m.at.into(),
+                    text_key: m.text_key.to_owned(),
+                })
+                .collect(),
+            uploaded: count(r.upload.sent.len()),
+            pending: count(r.upload.remaining),
         }
     }
 }

@@ -5,7 +5,7 @@
 //!   core (WorkManager) and asks again at [`auto::Decision::next_check_at`].
 //! - [`daily`] (iOS): counts today's valid cellular measurements and says when to
 //!   remind the user, since iOS does not let an app measure by itself.
-//! - [`simulate`]: replays a scripted day (battery, charger, network, time zone, the
+//! - `simulate` (cargo feature `simulate`, enabled by the CLI): replays a scripted day (battery, charger, network, time zone, the
 //!   user's own measurements) through either policy with a fake clock; the CLI's
 //!   `ispeed schedule simulate` prints its timeline.
 //!
@@ -16,8 +16,9 @@
 
 pub mod auto;
 pub mod daily;
+#[cfg(feature = "simulate")]
 pub mod simulate;
-mod time;
+pub(crate) mod time;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

@@ -74,6 +74,31 @@ impl Store {
         })
     }
 
+    /// A setting stored under `key` by [`Store::put_setting`], if any.
+    pub(crate) fn setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.read(|c| get(c, key))
+    }
+
+    /// Stores `value` under `key`, replacing what was there, in one transaction.
+    pub(crate) fn put_setting<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        self.write(|tx| put(tx, key, value))
+    }
+
+    /// Stores `value` under `key` unless a value is there already; whether it did.
+    pub(crate) fn put_setting_once<T: Serialize>(&self, key: &str, value: &T) -> Result<bool> {
+        self.write(|tx| {
+            let exists: Option<String> = tx
+                .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if exists.is_some() {
+                return Ok(false);
+            }
+            put(tx, key, value).map(|()| true)
+        })
+    }
+
     /// The campaign area chosen, if any.
     pub fn area(&self) -> Result<Option<Area>> {
         self.read(|c| get(c, AREA))

@@ -1,9 +1,10 @@
 // The measure screen's state, fed by the engine. Holds no measurement, policy or
 // scheduling logic: it forwards to the Rust engine and publishes what it hears.
 //
-// The routine's upkeep runs here too, on the engine's answers: after a measurement
-// the pending samples go to the collector (flushUploads); on every return to the
-// foreground and every background refresh the reminders are re-planned and booked.
+// The routine's upkeep runs here too, on the engine's answers: after a measurement,
+// on every return to the foreground and on every background refresh, one engine call
+// (refreshRoutine) sends the pending samples to the collector and plans the week's
+// reminders, which this model books.
 
 import Foundation
 import IspeedCore
@@ -50,17 +51,18 @@ public final class MeasureModel: ObservableObject {
         }
     }
 
-    /// Reads today's status from the engine and books the reminders it plans: call it
-    /// when the app comes to the foreground (the day may have turned) and after each
-    /// measurement. Returns whether the engine answered.
+    /// Refreshes the routine in one engine call (it uploads what is pending, counts
+    /// today and plans a week of reminders) and books every reminder it returns: call
+    /// it when the app comes to the foreground, from a background refresh, and after
+    /// each measurement. Returns whether the engine answered.
     @discardableResult
     public func refresh() async -> Bool {
         remindersPermission = await reminders.permission()
         do {
-            let status = try engine.dailyStatus()
-            todayCount = Int(status.doneToday)
-            dailyTarget = Int(status.target)
-            await reminders.book(Reminders.plan(of: status))
+            let plan = try await engine.refreshRoutine()
+            todayCount = Int(plan.status.doneToday)
+            dailyTarget = Int(plan.status.target)
+            await reminders.book(plan)
             return true
         } catch let error as IspeedError {
             show(error)
@@ -77,19 +79,10 @@ public final class MeasureModel: ObservableObject {
         await refresh()
     }
 
-    /// The background refresh (BackgroundRefresh): sends pending samples, then
-    /// re-plans the reminders. Returns whether the plan was booked.
+    /// The background refresh (BackgroundRefresh): the same one engine call, which
+    /// sends the pending samples and re-plans the week. Returns whether it answered.
     public func refreshInBackground() async -> Bool {
-        await upload()
-        return await refresh()
-    }
-
-    /// Sends the pending samples through the engine (oldest first, each confirmed by
-    /// the collector). A failure keeps them queued in the engine for the next
-    /// measurement, foreground or background refresh, and is not the citizen's to act
-    /// on: nothing is shown.
-    private func upload() async {
-        _ = try? await engine.flushUploads()
+        await refresh()
     }
 
     /// Joins the campaign area typed as one line (`province/district/commune/hamlet`,
@@ -148,8 +141,8 @@ public final class MeasureModel: ObservableObject {
         handle = nil
         running = false
         phase = nil
-        // Stored first by the engine; sent now so that the campaign counts it today.
-        await upload()
+        // The engine has stored the sample and sent what is pending; the refresh
+        // (which sends again whatever is still queued) counts it toward today.
         await refresh()
     }
 
@@ -191,8 +184,8 @@ public final class MeasureModel: ObservableObject {
     private static func code(of error: IspeedError) -> String {
         switch error {
         case let .InvalidInput(code, _), let .WifiOn(code, _), let .Network(code, _),
-             let .Server(code, _), let .Cancelled(code, _), let .Storage(code, _),
-             let .Internal(code, _):
+             let .Server(code, _), let .Cancelled(code, _), let .Busy(code, _),
+             let .Storage(code, _), let .Internal(code, _):
             return code
         }
     }

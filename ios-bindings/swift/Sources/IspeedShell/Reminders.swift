@@ -98,9 +98,9 @@ public final class Reminders {
         return booked
     }
 
-    /// The reminders of a daily status, until the engine returns its plan with text
-    /// keys: every one gets the neutral text.
-    public static func plan(of status: DailyStatus) -> [PlannedReminder] {
-        status.upcomingReminders.map { PlannedReminder(at: $0, textKey: "reminder_again") }
+    /// Replaces the pending reminders with every one of the engine's routine plan.
+    @discardableResult
+    public func book(_ plan: RoutinePlan) async -> Int {
+        await book(plan.reminders.map { PlannedReminder(at: $0.at, textKey: $0.textKey) })
     }
 }

@@ -298,14 +298,73 @@ fun suite(server: ReferenceServer) = Suite().apply {
             "participant missing: ${m.documentJson.take(300)}"
         }
         check(m.documentJson.contains("\"mode\":\"manual\"")) { "mode missing" }
+        // The engine sent the sample right after storing it: a flush finds nothing left.
         val report = runBlocking { withTimeout(30_000) { engine.flushUploads() } }
-        check(report.sent == listOf(m.id) && report.remaining == 0u) { "flush: $report" }
-        val again = runBlocking { engine.flushUploads() }
-        check(again.sent.isEmpty() && again.remaining == 0u) { "second flush: $again" }
+        check(report.sent.isEmpty() && report.remaining == 0u) { "flush: $report" }
         // The collector counts this install once in its commune today.
         val q = java.net.URLEncoder.encode(commune, Charsets.UTF_8)
         val progress = URI("${server.url}/v1/campaign/progress?area=$q").toURL().readText()
         check(progress.contains("\"totals\":{\"participants\":1,\"samples\":1")) { "progress: ${progress.take(400)}" }
+    }
+
+    test("a_fresh_install_with_the_example_profile_takes_part") {
+        // The journey of the virtual phone (tests/tests/virtual_phone.rs), shortened,
+        // through the generated Kotlin: default settings plus the operator's profile,
+        // pointed at the reference server and its collector.
+        val example = System.getProperty("ispeed.profile")
+            ?: throw AssertionFailed("-Dispeed.profile=<examples/ispeed-vn.json> is not set")
+        val text = Files.readString(java.nio.file.Path.of(example))
+        check(text.contains("\"schema\": \"ispeed.profile/1\"")) { "not a profile: ${text.take(80)}" }
+        // Point the example's servers and collector at the reference server, keeping
+        // every other field (time zone, targets, budgets) as the operator wrote it.
+        val profile = text
+            .replace(Regex("\"url\": \"https://[^\"]+\""), "\"url\": \"${server.url}/\"")
+            .replace(Regex("\"protocol\": \"librespeed\""), "\"protocol\": \"ispeed\"")
+            .replace(Regex("\"collector\": \"[^\"]+\""), "\"collector\": \"${server.url}/\"")
+        val platform = TestPlatform()
+        val dir = Files.createTempDirectory("ispeed-journey").toString()
+        val engine = Engine(EngineConfig(dataDir = dir, profileJson = profile), platform)
+        check(engine.settings().server.url.isEmpty()) { "a fresh install names no server" }
+        check(engine.campaign()?.startsWith("i-Speed") == true) { "campaign ${engine.campaign()}" }
+        engine.setArea(engine.parseArea("Hà Nội/Ba Vì/Tản Lĩnh ${System.nanoTime()}/Thôn 1"))
+        // Measure now: the profile's servers are ranked, the nearest measured,
+        // the sample stored and sent without a flush.
+        val m = runBlocking { withTimeout(60_000) { engine.measure(null, Recorder()) } }
+        check(m.server.url == "${server.url}/") { "measured ${m.server.url}" }
+        check(m.valid) { "invalid: ${m.invalidReason}" }
+        val noneLeft = runBlocking { engine.flushUploads() }
+        check(noneLeft.sent.isEmpty() && noneLeft.remaining == 0u) { "sent after measuring: $noneLeft" }
+        // A tap while a measurement runs is refused with `busy`.
+        val recorder = Recorder()
+        val running = engine.startMeasure(null, recorder)
+        runBlocking { withTimeout(30_000) { recorder.firstTransfer.await() } }
+        val busy = expectError<IspeedException.Busy> {
+            runBlocking { withTimeout(10_000) { engine.measure(null, Recorder()) } }
+        }
+        check(busy.code == "busy") { "code ${busy.code}" }
+        runBlocking { withTimeout(60_000) { running.wait() } }
+        // The worker's wake: one call, auto-measure on, the next wake booked.
+        engine.updateSettings(engine.settings().copy(autoMeasure = true))
+        val wake = runBlocking { withTimeout(60_000) { AutoMeasure(engine).wake() } }
+        check(wake.error == null) { "wake: ${wake.error}" }
+        check(wake.nextWakeAt?.isAfter(Instant.now()) == true) { "next wake ${wake.nextWakeAt}" }
+        // The iPhone's routine: one call, a week of reminders with their text keys.
+        val plan = runBlocking { engine.refreshRoutine() }
+        check(plan.reminders.size >= 18) { "reminders ${plan.reminders.size}" }
+        check(plan.reminders.map { it.textKey }.toSet() == setOf("reminder_first", "reminder_again", "reminder_last")) {
+            "keys ${plan.reminders.map { it.textKey }.toSet()}"
+        }
+        check(plan.pending == 0u) { "pending ${plan.pending}" }
+        println("     profile: measured ${m.server.url}, ${engine.history(10u).size} stored, all sent; " +
+            "${plan.reminders.size} reminders booked")
+    }
+
+    test("a_malformed_profile_is_refused_naming_the_field") {
+        val dir = Files.createTempDirectory("ispeed-bad-profile").toString()
+        val e = expectError<IspeedException.InvalidInput> {
+            Engine(EngineConfig(dataDir = dir, profileJson = "{\"schema\": \"ispeed.profile/1\"}"), TestPlatform())
+        }
+        check(e.code == "invalid_profile" && e.reason.contains("campaign")) { "${e.code}: ${e.reason}" }
     }
 
     test("flush_without_a_collector_is_an_actionable_error") {

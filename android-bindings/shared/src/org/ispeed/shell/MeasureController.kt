@@ -56,6 +56,7 @@ data class ErrorMessage(val code: String, val text: String) {
             is IspeedException.Network -> ErrorMessage(e.code, e.reason)
             is IspeedException.Server -> ErrorMessage(e.code, e.reason)
             is IspeedException.Cancelled -> ErrorMessage(e.code, e.reason)
+            is IspeedException.Busy -> ErrorMessage(e.code, e.reason)
             is IspeedException.Storage -> ErrorMessage(e.code, e.reason)
             is IspeedException.Internal -> ErrorMessage(e.code, e.reason)
         }
