@@ -21,6 +21,9 @@ mod codes;
 
 use codes::{ERROR_CODES, ErrorCode};
 
+/// The file of the `#[path]` above, from the workspace root, for messages.
+const CODES_FILE: &str = "core/src/error/codes.rs";
+
 /// The non-blank texts of a string set, by key.
 type Texts = BTreeMap<String, String>;
 
@@ -155,9 +158,8 @@ fn missing(codes: &[ErrorCode], sets: &[(StringSet, Texts)]) -> String {
         return String::new();
     }
     format!(
-        "check-strings: {count} missing error texts (the codes are listed in \
-         core/src/error/codes.rs; write each in plain words a citizen understands, saying \
-         what to do):{out}"
+        "check-strings: {count} missing error texts (the codes are listed in {CODES_FILE}; \
+         write each in plain words a citizen understands, saying what to do):{out}"
     )
 }
 
