@@ -6,7 +6,9 @@
 //! never read two different lists. The four string sets are Android's
 //! `res/values{,-vi}/strings.xml` (`error_<code>`) and iOS's
 //! `{en,vi}.lproj/Localizable.strings` (`error.<code>`). A failure lists, per file,
-//! the exact line to add. It also fails when an English text and its Vietnamese
+//! the exact line to add. The iOS sets must also hold the reminder texts, by the keys
+//! the engine plans them with (`core/src/session/routine.rs`). It fails when an
+//! English text and its Vietnamese
 //! translation carry different format placeholders, and on an unescaped quote in an
 //! Android string: no Android or iOS build runs here to catch either.
 
@@ -111,15 +113,65 @@ pub fn check() -> Result {
         .iter()
         .map(|set| load(&root, set).map(|keys| (*set, keys)))
         .collect::<Result<Vec<_>>>()?;
-    let report = missing(ERROR_CODES, &loaded) + &mismatched_placeholders(&loaded);
+    let routine = std::fs::read_to_string(root.join(ROUTINE_FILE))
+        .map_err(|e| format!("check-strings: cannot read {ROUTINE_FILE}: {e}"))?;
+    let reminder_keys = reminder_keys(&routine)?;
+    let report = missing(ERROR_CODES, &loaded)
+        + &missing_reminders(&reminder_keys, &loaded)
+        + &mismatched_placeholders(&loaded);
     if report.is_empty() {
         eprintln!(
-            "check-strings: {} error codes have English and Vietnamese texts in both apps",
-            ERROR_CODES.len()
+            "check-strings: {} error codes have English and Vietnamese texts in both apps, \
+             {} reminder texts in the iOS app",
+            ERROR_CODES.len(),
+            reminder_keys.len()
         );
         Ok(())
     } else {
         Err(report)
+    }
+}
+
+/// Where the engine names the text keys of the iOS reminders (`pub const KEY_*`).
+const ROUTINE_FILE: &str = "core/src/session/routine.rs";
+
+/// The reminder text keys the engine plans with: the values of its `pub const KEY_`
+/// string constants. None found is an error (the file moved or changed shape).
+fn reminder_keys(source: &str) -> Result<Vec<String>> {
+    let keys: Vec<String> = source
+        .lines()
+        .filter(|l| l.trim_start().starts_with("pub const KEY_"))
+        .filter_map(|l| l.split('"').nth(1).map(str::to_owned))
+        .collect();
+    if keys.is_empty() {
+        return Err(format!(
+            "check-strings: no `pub const KEY_...: &str` reminder keys in {ROUTINE_FILE}"
+        ));
+    }
+    Ok(keys)
+}
+
+/// The reminder texts an iOS string set lacks (notifications would show the raw key).
+fn missing_reminders(keys: &[String], sets: &[(StringSet, Texts)]) -> String {
+    let mut out = String::new();
+    for (set, texts) in sets
+        .iter()
+        .filter(|(s, _)| s.format == Format::AppleStrings)
+    {
+        for key in keys.iter().filter(|k| !texts.contains_key(*k)) {
+            out.push_str(&format!(
+                "\n  {} ({}): add \"{key}\" = \"...\";",
+                set.path, set.language
+            ));
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!(
+            "check-strings: reminder texts missing (the keys are the engine's, in \
+             {ROUTINE_FILE}):{out}\n"
+        )
     }
 }
 
@@ -409,6 +461,27 @@ mod tests {
     fn the_workspace_has_every_code_in_every_set() {
         let report = missing(ERROR_CODES, &real_sets());
         assert!(report.is_empty(), "{report}");
+    }
+
+    #[test]
+    fn reminder_keys_are_read_from_the_engine_and_a_missing_text_is_named() {
+        let source = std::fs::read_to_string(workspace_root().join(ROUTINE_FILE))
+            .expect("the routine module");
+        let keys = reminder_keys(&source).expect("keys");
+        assert!(keys.contains(&"reminder_first".to_owned()), "{keys:?}");
+        let mut sets = real_sets();
+        assert!(missing_reminders(&keys, &sets).is_empty());
+        let ios_vi = sets
+            .iter_mut()
+            .find(|(s, _)| s.language == "Vietnamese" && s.format == Format::AppleStrings)
+            .expect("the iOS Vietnamese set");
+        ios_vi.1.remove("reminder_last");
+        let report = missing_reminders(&keys, &sets);
+        assert!(
+            report.contains("vi.lproj") && report.contains("\"reminder_last\""),
+            "{report}"
+        );
+        assert!(reminder_keys("no keys here").is_err());
     }
 
     #[test]
