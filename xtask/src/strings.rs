@@ -8,9 +8,9 @@
 //! `{en,vi}.lproj/Localizable.strings` (`error.<code>`). A failure lists, per file,
 //! the exact line to add. The iOS sets must also hold the reminder texts, by the keys
 //! the engine plans them with (`core/src/session/routine.rs`). It fails when an
-//! English text and its Vietnamese
-//! translation carry different format placeholders, and on an unescaped quote in an
-//! Android string: no Android or iOS build runs here to catch either.
+//! English text and its Vietnamese translation carry different format placeholders,
+//! and on an unescaped quote in an Android string: no Android or iOS build runs here
+//! to catch either.
 
 use std::collections::BTreeMap;
 use std::path::Path;
