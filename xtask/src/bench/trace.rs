@@ -373,8 +373,18 @@ pub fn write_synthetic(dir: &Path) -> Result<(), String> {
     for (name, down, up) in synthetic() {
         for (suffix, segments) in [("down", down), ("up", up)] {
             let path = dir.join(format!("{name}.{suffix}"));
-            std::fs::write(&path, Trace::from_segments(&segments).to_text())
+            let trace = Trace::from_segments(&segments);
+            std::fs::write(&path, trace.to_text())
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let st = trace.stats();
+            println!(
+                "{name}.{suffix}: mean {:.1} Mbit/s, CV {:.2} (100 ms) {:.2} (1 s), {:.1} % empty 100 ms windows, 10th percentile {:.0} % of the mean",
+                st.mean_mbps,
+                st.cv_100ms,
+                st.cv_1s,
+                st.empty_100ms * 100.0,
+                st.p10_100ms * 100.0
+            );
         }
     }
     Ok(())
