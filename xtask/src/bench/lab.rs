@@ -57,7 +57,7 @@ pub enum Queue {
         /// Queue length, ms.
         ms: u32,
     },
-    /// A policer: no queue beyond a bucket of this many bytes; the rest is dropped,
+    /// A policer: a bucket of this many bytes and 1 ms of queue; the rest is dropped,
     /// as an operator's token-bucket policing does.
     Policer {
         /// Bucket size, bytes.
@@ -196,25 +196,34 @@ impl Lab {
             return Ok(());
         }
         let rate_bytes = mbps * 1e6 / 8.0;
-        let (burst, limit) = match queue {
-            // At least ten frames, and 1 ms at the rate so timer slack on a busy
-            // machine does not cap the rate below what was asked.
-            Queue::Shaper { ms } => (
-                (rate_bytes / 1000.0).max(15_140.0) as u64,
-                ("latency", format!("{ms}ms")),
-            ),
-            // No queue to speak of (two frames): beyond the bucket, frames are dropped.
-            Queue::Policer { burst } => (burst, ("limit", "3028".to_owned())),
-        };
         let rate = format!("{}kbit", (mbps * 1000.0).round() as u64);
-        let burst = burst.to_string();
-        sh(
-            "ip",
-            &[
-                "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate",
-                &rate, "burst", &burst, limit.0, &limit.1,
-            ],
-        )?;
+        match queue {
+            Queue::Shaper { ms } => {
+                // At least ten frames, and 1 ms at the rate so timer slack on a busy
+                // machine does not cap the rate below what was asked.
+                let burst = ((rate_bytes / 1000.0).max(15_140.0) as u64).to_string();
+                let latency = format!("{ms}ms");
+                sh(
+                    "ip",
+                    &[
+                        "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
+                        "rate", &rate, "burst", &burst, "latency", &latency,
+                    ],
+                )?;
+            }
+            Queue::Policer { burst } => {
+                // A policer as tbf can be one (this kernel has no `police` action):
+                // the bucket, and 1 ms of queue behind it; beyond that, drops.
+                let burst = burst.to_string();
+                sh(
+                    "ip",
+                    &[
+                        "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
+                        "rate", &rate, "burst", &burst, "latency", "1ms",
+                    ],
+                )?;
+            }
+        }
         Ok(())
     }
 

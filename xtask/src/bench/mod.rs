@@ -135,6 +135,9 @@ pub struct BenchArgs {
     /// Also write the report (Markdown) to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Keep every run's result document (JSON, intervals included) in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub save_runs: Option<PathBuf>,
     /// (Re)generate the synthetic traces in bench/traces/ and exit.
     #[arg(long)]
     pub write_traces: bool,
@@ -150,6 +153,8 @@ struct Env {
     interrupted: Arc<AtomicBool>,
     /// What is missing and what that leaves out.
     tool_notes: Vec<String>,
+    /// Where to keep each run's result document, if anywhere.
+    save_runs: Option<PathBuf>,
 }
 
 impl Env {
@@ -212,6 +217,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
         scratch: scratch.clone(),
         interrupted,
         tool_notes,
+        save_runs: args.save_runs.clone(),
     };
     for bin in [&env.ispeed, &env.server] {
         if !bin.is_file() {
@@ -220,6 +226,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
                 bin.display()
             ));
         }
+    }
+    if let Some(dir) = &env.save_runs {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let outcome = run_parts(&env, args, &traces_dir);
     let _ = std::fs::remove_dir_all(&scratch);
@@ -414,6 +424,11 @@ fn measure(
     }
     let doc = serde_json::from_str(&run.stdout)
         .map_err(|e| format!("ispeed measure printed no result document: {e}"))?;
+    if let Some(dir) = &env.save_runs {
+        let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
+        let name = format!("{n:03}-{}.json", extra.join("-").replace("--", ""));
+        let _ = std::fs::write(dir.join(name), &run.stdout);
+    }
     Ok((run, doc))
 }
 
