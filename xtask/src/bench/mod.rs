@@ -341,6 +341,8 @@ fn run_parts(env: &Env, args: &BenchArgs, traces_dir: &Path) -> Result<String, S
         out.push_str(&report::protocol_table(&rows));
         out.push_str("\n## The old stop rule beside the new (same runs, replayed)\n\n");
         out.push_str(&report::old_rule_table(&rows));
+        out.push_str("\n## Stop rules replayed on the flat links' runs\n\n");
+        out.push_str(&report::alternatives_table(&rows));
         out.push_str("\n## Accuracy, time and data (summary)\n\n");
         out.push_str(&report::summary_table(&rows));
         out.push_str("\n## Every run\n\n");
@@ -529,6 +531,8 @@ fn flat_link(env: &Env, link: FlatLink, args: &BenchArgs) -> Result<Vec<RunRow>,
                     bytes: p.bytes,
                     budget_8s: bytes_at(rate, 8.0),
                     old,
+                    intervals: p.intervals,
+                    ramp_ms: p.ramp_ms,
                 });
             }
             rows.push(RunRow {
@@ -603,6 +607,8 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
                 bytes: p.bytes,
                 budget_8s: bytes_at(trace.mean_goodput_mbps(), 8.0),
                 old: None,
+                intervals: p.intervals.clone(),
+                ramp_ms: p.ramp_ms,
             });
         }
         rows.push(RunRow {

@@ -28,6 +28,10 @@ pub struct PhaseRow {
     /// Where the stop rule before issue 17 would have ended this phase (shallow-queue
     /// rows only; `None` when it would not have stopped earlier than the run did).
     pub old: Option<OldStop>,
+    /// The phase's intervals, `(end ms since phase start, payload bytes)`, for replays.
+    pub intervals: Vec<(u64, u64)>,
+    /// Its ramp, ms.
+    pub ramp_ms: u64,
 }
 
 /// The stop rule before issue 17, replayed on a run's own intervals.
@@ -46,6 +50,17 @@ pub struct OldStop {
 /// intervals: `(end ms since phase start, payload bytes)`, with the ramp the run
 /// found (the ramp rule did not change). `None` when it never fires.
 pub fn old_rule(intervals: &[(u64, u64)], ramp_ms: u64) -> Option<OldStop> {
+    replay(intervals, ramp_ms, None)
+}
+
+/// A variant of the confidence bound: (half-width as a fraction, batch ms).
+pub type Bound = (f64, u64);
+
+/// Replays a stop rule on a phase's intervals: the old rule, and with `bound` the
+/// confidence bound of `core/src/measure/sampler.rs` on top (Student's t at 95 %
+/// over batch rates cut from the newest point back). `None` when it never fires
+/// within the intervals the run recorded.
+pub fn replay(intervals: &[(u64, u64)], ramp_ms: u64, bound: Option<Bound>) -> Option<OldStop> {
     let mut points = vec![(0_u64, 0_u64)];
     for &(t, b) in intervals {
         let total = points.last().map_or(0, |p| p.1) + b;
@@ -67,9 +82,27 @@ pub fn old_rule(intervals: &[(u64, u64)], ramp_ms: u64) -> Option<OldStop> {
             .filter(|&i| points[i].0 + 1000 >= t)
             .map(estimate)
             .collect();
+        let known = || {
+            let Some((half, batch_ms)) = bound else {
+                return true;
+            };
+            let mut rates = Vec::new();
+            let mut end = k;
+            let mut i = k;
+            while i > r {
+                i -= 1;
+                let span = points[end].0 - points[i].0;
+                if span >= batch_ms {
+                    rates.push((points[end].1 - points[i].1) as f64 * 8.0 / 1000.0 / span as f64);
+                    end = i;
+                }
+            }
+            half_width_95(&rates).is_some_and(|h| h <= half * current)
+        };
         if current > 0.0
             && window.len() >= 3
             && window.iter().all(|e| (e / current - 1.0).abs() <= 0.02)
+            && known()
         {
             return Some(OldStop {
                 mbps: current,
@@ -79,6 +112,87 @@ pub fn old_rule(intervals: &[(u64, u64)], ramp_ms: u64) -> Option<OldStop> {
         }
     }
     None
+}
+
+/// Half-width of the 95 % confidence interval of the mean (Student's t), as the
+/// sampler computes it; `None` below three values.
+fn half_width_95(xs: &[f64]) -> Option<f64> {
+    const T_975: [f64; 10] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    ];
+    let n = xs.len();
+    if n < 3 {
+        return None;
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = T_975.get(n - 2).copied().unwrap_or(2.1);
+    Some(t * (var / n as f64).sqrt())
+}
+
+/// The variants of the stop rule the alternatives table compares: the old rule, then
+/// the confidence bound at ±2, 3 and 4 % with 500 ms batches and ±2 % with 1 s ones.
+pub const VARIANTS: [Option<Bound>; 5] = [
+    None,
+    Some((0.02, 500)),
+    Some((0.03, 500)),
+    Some((0.04, 500)),
+    Some((0.02, 1000)),
+];
+
+/// Every flat-link phase replayed under each of [`VARIANTS`]: error, phase length and
+/// payload. A variant stricter than the rule that ran cannot be followed past the
+/// run's end; such phases count as ending where the run did, and the last column
+/// says how often that happened.
+pub fn alternatives_table(rows: &[RunRow]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "| rule | phases | median / worst error | median / longest phase s | median payload MB | ended where the run did |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    for v in VARIANTS {
+        let mut replayed = Vec::new();
+        let mut at_end = 0;
+        for p in rows
+            .iter()
+            .filter(|r| r.stable)
+            .flat_map(|r| r.phases.iter())
+        {
+            match replay(&p.intervals, p.ramp_ms, v) {
+                Some(o) => replayed.push(PhaseRow {
+                    measured_mbps: o.mbps,
+                    phase: o.phase,
+                    bytes: o.bytes,
+                    ..p.clone()
+                }),
+                None => {
+                    at_end += 1;
+                    replayed.push(p.clone());
+                }
+            }
+        }
+        if replayed.is_empty() {
+            continue;
+        }
+        let refs: Vec<&PhaseRow> = replayed.iter().collect();
+        let (med, worst) = errors(&refs);
+        let secs: Vec<f64> = refs.iter().map(|p| p.phase.as_secs_f64()).collect();
+        let name = match v {
+            None => "old: estimate ±2 % over 1 s".to_owned(),
+            Some((h, b)) => format!("+ 95 % CI within ±{:.0} %, {b} ms batches", h * 100.0),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {:.2} / {:.1} % | {:.2} / {:.2} | {:.1} | {at_end} |",
+            refs.len(),
+            med * 100.0,
+            worst * 100.0,
+            median(&secs),
+            secs.iter().copied().fold(0.0, f64::max),
+            median(&refs.iter().map(|p| p.bytes as f64).collect::<Vec<_>>()) / 1e6,
+        );
+    }
+    out
 }
 
 impl PhaseRow {
@@ -436,6 +550,8 @@ mod tests {
             bytes: 1_000_000,
             budget_8s: 10_000_000,
             old: None,
+            intervals: Vec::new(),
+            ramp_ms: 0,
         }
     }
 
@@ -499,5 +615,21 @@ mod tests {
         assert_eq!(old.bytes, 6_100_000);
         // A ramp the series does not contain: nothing to replay.
         assert_eq!(old_rule(&intervals, 333), None);
+        // Steady intervals: the confidence bound agrees with the old rule.
+        assert_eq!(replay(&intervals, 250, Some((0.02, 500))), Some(old));
+    }
+
+    #[test]
+    fn the_confidence_bound_holds_a_swinging_series_back() {
+        // 20 Mbit/s swinging between 11 and 30 after the ramp (the sampler's test).
+        let bytes = [
+            100_000, 500_000, 625_000, 640_000, 610_000, 937_000, 344_000, 900_000, 400_000,
+            880_000, 620_000, 700_000, 350_000, 937_000, 500_000, 800_000, 344_000, 900_000,
+            600_000,
+        ];
+        let intervals: Vec<(u64, u64)> = (1..).map(|i| i * 250).zip(bytes).collect();
+        let old = old_rule(&intervals, 500).expect("the old rule fires");
+        assert!(old.mbps > 20.8, "{old:?}");
+        assert_eq!(replay(&intervals, 500, Some((0.02, 500))), None);
     }
 }
