@@ -59,6 +59,23 @@ fn default_settle_intervals() -> u32 {
     RAMP_SETTLE_INTERVALS
 }
 
+/// The stop rule's bound on the uncertainty of the mean rate: the 95 % confidence
+/// interval of the measured window's mean, from batch means, must lie within ±2 % of
+/// the estimate. See [`StabilityRule::confidence`] and `docs/benchmarks.md`.
+pub const CONFIDENCE_HALF_WIDTH: f64 = 0.02;
+
+/// Length of a batch for the confidence bound: two 250 ms intervals, so that a stall
+/// and the release that follows it (loss recovery) mostly fall in one batch.
+pub const CONFIDENCE_BATCH: Duration = Duration::from_millis(500);
+
+fn default_confidence() -> f64 {
+    CONFIDENCE_HALF_WIDTH
+}
+
+fn default_batch() -> Duration {
+    CONFIDENCE_BATCH
+}
+
 /// How the stop rule decides that throughput is stable.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StabilityRule {
@@ -78,6 +95,17 @@ pub struct StabilityRule {
     pub settle_intervals: u32,
     /// The ramp is cut off after this long even if throughput is still climbing.
     pub max_ramp: Duration,
+    /// ... and the 95 % confidence interval of the window's mean rate, computed from
+    /// the rates of consecutive [`StabilityRule::batch`]es (at least three), must lie
+    /// within this fraction of the estimate. A link whose intervals swing (loss and
+    /// recovery on a shallow queue, a cellular scheduler) needs a longer window before
+    /// its mean is known; a steady one stops as early as before. 0 turns it off (the
+    /// rule as it was before issue 17).
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// Length of a batch for [`StabilityRule::confidence`].
+    #[serde(default = "default_batch")]
+    pub batch: Duration,
 }
 
 impl Default for StabilityRule {
@@ -93,6 +121,8 @@ impl Default for StabilityRule {
             ramp_growth: 0.10,
             settle_intervals: RAMP_SETTLE_INTERVALS,
             max_ramp: Duration::from_secs(3),
+            confidence: CONFIDENCE_HALF_WIDTH,
+            batch: CONFIDENCE_BATCH,
         }
     }
 }
@@ -272,6 +302,15 @@ impl MeasureConfig {
             return Err(Error::Config(format!(
                 "settle intervals must be 2-8, got {}",
                 s.settle_intervals
+            )));
+        }
+        if !(0.0..0.5).contains(&s.confidence)
+            || s.batch < Duration::from_millis(100)
+            || s.batch > Duration::from_secs(5)
+        {
+            return Err(Error::Config(format!(
+                "stability confidence must be in [0, 0.5) and its batch 0.1-5 s, got {} and {:?}",
+                s.confidence, s.batch
             )));
         }
         if !tolerance_ok || s.ramp_growth.is_nan() || s.ramp_growth <= 0.0 {

@@ -53,7 +53,7 @@ pub async fn down(State(app): State<Arc<AppState>>, Query(q): Query<DownQuery>) 
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
     let len = q.bytes.min(app.config.max_download_bytes);
     let worked = start.elapsed();
-    tokio::time::sleep(app.link.profile.rtt()).await;
+    app.link.profile.hold_round_trip(start).await;
     let mut resp = paced_payload(app, len);
     resp.headers_mut()
         .insert("server-timing", server_timing(worked));
@@ -68,7 +68,7 @@ pub async fn up(State(app): State<Arc<AppState>>, body: Body) -> Response {
         return (StatusCode::BAD_REQUEST, e).into_response();
     }
     // The last byte's trip up and the answer's trip down.
-    tokio::time::sleep(app.link.profile.rtt()).await;
+    app.link.profile.hold_round_trip(Instant::now()).await;
     let mut resp = no_store(StatusCode::OK.into_response());
     resp.headers_mut()
         .insert("server-timing", server_timing(took));

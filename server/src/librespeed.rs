@@ -20,6 +20,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use crate::AppState;
 use crate::routes::{drain, no_store, paced_payload};
@@ -68,9 +69,10 @@ fn empty() -> Response {
 
 /// `GET garbage.php?ckSize=N`.
 pub async fn garbage(State(app): State<Arc<AppState>>, Query(q): Query<GarbageQuery>) -> Response {
+    let arrived = Instant::now();
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
     let len = (chunks(q.ck_size.as_deref()) * CHUNK_BYTES).min(app.config.max_download_bytes);
-    tokio::time::sleep(app.link.profile.rtt()).await;
+    app.link.profile.hold_round_trip(arrived).await;
     let mut resp = paced_payload(app, len);
     let h = resp.headers_mut();
     h.insert(
@@ -86,8 +88,9 @@ pub async fn garbage(State(app): State<Arc<AppState>>, Query(q): Query<GarbageQu
 
 /// `GET empty.php`.
 pub async fn ping(State(app): State<Arc<AppState>>) -> Response {
+    let arrived = Instant::now();
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
-    tokio::time::sleep(app.link.profile.rtt()).await;
+    app.link.profile.hold_round_trip(arrived).await;
     empty()
 }
 
@@ -99,7 +102,7 @@ pub async fn upload(State(app): State<Arc<AppState>>, body: Body) -> Response {
         return (StatusCode::BAD_REQUEST, e).into_response();
     }
     // The last byte's trip up and the answer's trip down.
-    tokio::time::sleep(app.link.profile.rtt()).await;
+    app.link.profile.hold_round_trip(Instant::now()).await;
     empty()
 }
 
@@ -108,8 +111,9 @@ pub async fn ip(
     State(app): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
+    let arrived = Instant::now();
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
-    tokio::time::sleep(app.link.profile.rtt()).await;
+    app.link.profile.hold_round_trip(arrived).await;
     // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; PHP strips that.
     let addr = match peer.ip() {
         std::net::IpAddr::V6(v6) => v6

@@ -32,6 +32,39 @@ impl LinkProfile {
     pub fn rtt(&self) -> Duration {
         Duration::from_millis(self.rtt_ms)
     }
+
+    /// Waits out the emulated round trip of an exchange that reached the server at
+    /// `since`; see [`hold_until`].
+    pub async fn hold_round_trip(&self, since: Instant) {
+        if self.rtt_ms > 0 {
+            hold_until(since + self.rtt()).await;
+        }
+    }
+}
+
+/// How long before a deadline the runtime's timer hands over to spinning. Tokio's
+/// timer wheel ticks in whole milliseconds and rounds a deadline up to the next tick,
+/// so a 40 ms sleep ends 40-42 ms later; a thread's sleep is no cure either, since the
+/// kernel overshoots by 120-260 µs on the bench's virtual machine and waking the
+/// task from another thread costs as much again.
+const FINE_WAIT: Duration = Duration::from_millis(2);
+
+/// Waits until `deadline` to within a few tens of microseconds, not the runtime
+/// timer's millisecond: the bulk on the runtime's timer, the last [`FINE_WAIT`] or
+/// less yielding in a loop on the task's own worker (other tasks run between the
+/// turns). Returns at once, without touching any timer, when the deadline has passed:
+/// an exchange with no emulated delay costs nothing.
+pub async fn hold_until(deadline: Instant) {
+    let coarse = deadline.checked_sub(FINE_WAIT).unwrap_or(deadline);
+    if Instant::now() < coarse {
+        tokio::time::sleep_until(coarse).await;
+    }
+    // The spin runs on the wall clock so that a paused test clock cannot hold it.
+    let left = deadline.saturating_duration_since(Instant::now());
+    let until = std::time::Instant::now() + left;
+    while std::time::Instant::now() < until {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// How much a pacer may send at once after being idle: a few milliseconds of the

@@ -72,8 +72,9 @@ pub(crate) fn no_store(mut resp: Response) -> Response {
 
 /// `GET /ping`: an empty answer after the emulated round trip.
 pub async fn ping(State(app): State<Arc<AppState>>) -> Response {
+    let arrived = Instant::now();
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
-    tokio::time::sleep(app.link.profile.rtt()).await;
+    app.link.profile.hold_round_trip(arrived).await;
     no_store(StatusCode::OK.into_response())
 }
 
@@ -99,10 +100,11 @@ pub async fn download(
     State(app): State<Arc<AppState>>,
     Query(q): Query<DownloadQuery>,
 ) -> Response {
+    let arrived = Instant::now();
     let len = q.bytes.min(app.config.max_download_bytes);
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
     // The request's trip up and the first byte's trip down.
-    tokio::time::sleep(app.link.profile.rtt()).await;
+    app.link.profile.hold_round_trip(arrived).await;
     paced_payload(app, len)
 }
 

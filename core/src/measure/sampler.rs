@@ -10,7 +10,17 @@
 //! - keeps a running estimate: bytes since the end of the ramp over time since then;
 //! - calls the transfer stable when, after [`StabilityRule::min_measured`], every
 //!   estimate of the trailing [`StabilityRule::window`] lies within
-//!   [`StabilityRule::tolerance`] of the current one.
+//!   [`StabilityRule::tolerance`] of the current one, **and** the mean rate is known:
+//!   the 95 % confidence interval of the window's mean, from the rates of consecutive
+//!   [`StabilityRule::batch`]es (batch means, the standard remedy for a correlated
+//!   series), lies within [`StabilityRule::confidence`] of the estimate.
+//!
+//! The first condition alone is fooled by bursts: on a lossy link the intervals swing
+//! between a stall (data held back while a hole is retransmitted) and the release
+//! after it, and a running estimate over 2-3 s can sit still for a second while it is
+//! several per cent off. The second asks the data how well it knows its mean, so a
+//! swinging link measures longer and a steady one stops as early as before, with no
+//! per-link setting.
 //!
 //! The reported figure is that estimate: payload goodput over the measured window, with
 //! no scaling, trimming or outlier removal.
@@ -178,6 +188,40 @@ impl Sampler {
             && in_window
                 .iter()
                 .all(|e| (e / current - 1.0).abs() <= self.rule.tolerance)
+            && self.mean_is_known(r, current)
+    }
+
+    /// Whether the 95 % confidence interval of the mean rate since point `r` lies
+    /// within [`StabilityRule::confidence`] of `estimate`. Batches are cut from the
+    /// newest point backwards, each at least [`StabilityRule::batch`] long; a partial
+    /// batch at the start of the window is left out of the spread.
+    fn mean_is_known(&self, r: usize, estimate: f64) -> bool {
+        if self.rule.confidence <= 0.0 {
+            return true;
+        }
+        let rates = self.batch_rates(r);
+        match half_width_95(&rates) {
+            Some(half) => half <= self.rule.confidence * estimate,
+            None => false,
+        }
+    }
+
+    /// Rates of consecutive batches of at least [`StabilityRule::batch`] between point
+    /// `r` and the newest point, newest first.
+    fn batch_rates(&self, r: usize) -> Vec<f64> {
+        let mut rates = Vec::new();
+        let mut end = self.points.len() - 1;
+        let mut i = end;
+        while i > r {
+            i -= 1;
+            let (t0, b0) = self.points[i];
+            let (t1, b1) = self.points[end];
+            if t1 - t0 >= self.rule.batch {
+                rates.push(mbps(b1 - b0, t1 - t0));
+                end = i;
+            }
+        }
+        rates
     }
 
     /// The measured window. If the phase ended before the ramp did, the whole phase
@@ -207,6 +251,26 @@ impl Sampler {
             intervals,
         }
     }
+}
+
+/// Two-sided 97.5 % quantiles of Student's t for 1-30 degrees of freedom.
+const T_975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// Half-width of the 95 % confidence interval of the mean of `xs` (Student's t), or
+/// `None` for fewer than three values: two batches say nothing about their spread.
+pub fn half_width_95(xs: &[f64]) -> Option<f64> {
+    let n = xs.len();
+    if n < 3 {
+        return None;
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = T_975.get(n - 2).copied().unwrap_or(1.96);
+    Some(t * (var / n as f64).sqrt())
 }
 
 #[cfg(test)]
@@ -289,6 +353,87 @@ mod tests {
         // the figure is still the honest average of the measured window
         let w = s.window();
         assert!((w.mbps - w.bytes as f64 * 8.0 / 1e6 / w.duration.as_secs_f64()).abs() < 1e-9);
+    }
+
+    /// The rule as it was before issue 17: no confidence bound.
+    fn old_rule() -> StabilityRule {
+        StabilityRule {
+            confidence: 0.0,
+            ..StabilityRule::default()
+        }
+    }
+
+    /// A 20 Mbit/s link (625 kB per 250 ms) behind a shallow queue, as issue 17 saw it:
+    /// after the ramp the intervals swing between 11 and 30 Mbit/s as streams lose and
+    /// recover.
+    const SWINGING: [u64; 39] = [
+        100_000, 500_000, 625_000, 640_000, 610_000, 937_000, 344_000, 900_000, 400_000, 880_000,
+        620_000, 700_000, 350_000, 937_000, 500_000, 800_000, 344_000, 900_000, 600_000, 400_000,
+        937_000, 620_000, 344_000, 900_000, 700_000, 625_000, 500_000, 800_000, 344_000, 900_000,
+        600_000, 625_000, 625_000, 625_000, 625_000, 625_000, 625_000, 625_000, 625_000,
+    ];
+
+    #[test]
+    fn a_swinging_series_is_not_called_stable() {
+        // The old rule stops after 4.25 s of it, 4.3 % above the link's 20 Mbit/s.
+        let mut old = Sampler::new(old_rule());
+        let stopped = feed(&mut old, &SWINGING[..19]);
+        assert_eq!(stopped, Some(18));
+        let w = old.window();
+        assert!((w.mbps / 20.0 - 1.0) > 0.04, "{}", w.mbps);
+        // Its 500 ms batches disagree by far more than ±2 % of the mean: it keeps
+        // measuring through the whole series.
+        let mut new = Sampler::new(StabilityRule::default());
+        assert_eq!(feed(&mut new, &SWINGING), None);
+    }
+
+    #[test]
+    fn a_steady_series_stops_as_early_as_before() {
+        // 20 Mbit/s with ±2 % noise per interval.
+        let noise = [612_000, 625_000, 637_000, 618_000, 631_000];
+        let series: Vec<u64> = [100_000, 500_000]
+            .into_iter()
+            .chain((0..30).map(|i| noise[i % noise.len()]))
+            .collect();
+        let mut old = Sampler::new(old_rule());
+        let mut new = Sampler::new(StabilityRule::default());
+        // 1.5 s after the ramp: t = 2 s.
+        assert_eq!(feed(&mut old, &series), Some(7));
+        assert_eq!(feed(&mut new, &series), Some(7));
+    }
+
+    #[test]
+    fn swings_that_cancel_within_a_batch_leave_the_mean_known() {
+        // Each stall is followed by the release of what it held back, within 500 ms:
+        // every batch carries the link's rate, so the mean is certain and the rule
+        // stops as soon as the running estimate is steady.
+        let pairs = [
+            (344_000, 906_000),
+            (625_000, 625_000),
+            (400_000, 850_000),
+            (700_000, 550_000),
+            (300_000, 950_000),
+            (625_000, 625_000),
+        ];
+        let series: Vec<u64> = [100_000, 500_000, 625_000, 625_000, 625_000]
+            .into_iter()
+            .chain(pairs.iter().cycle().take(12).flat_map(|&(a, b)| [a, b]))
+            .collect();
+        let mut s = Sampler::new(StabilityRule::default());
+        let stopped = feed(&mut s, &series).map(|i| (i, s.window().mbps));
+        assert!(
+            matches!(stopped, Some((_, m)) if (m - 20.0).abs() < 0.2),
+            "{stopped:?}"
+        );
+    }
+
+    #[test]
+    fn confidence_half_width_of_literal_samples() {
+        assert_eq!(half_width_95(&[1.0, 2.0]), None);
+        assert_eq!(half_width_95(&[5.0, 5.0, 5.0]), Some(0.0));
+        // mean 2, sample deviation 1, t(2 df) = 4.303: 4.303 / sqrt(3)
+        let h = half_width_95(&[1.0, 2.0, 3.0]).unwrap_or(f64::NAN);
+        assert!((h - 4.303 / 3f64.sqrt()).abs() < 1e-9, "{h}");
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub fn run(env: &Env, notes: Vec<String>) -> Result<Ceiling, String> {
         Wiring::Veth {
             down_mbps: 0.0,
             up_mbps: 0.0,
+            queue: crate::bench::lab::Queue::Shaper { ms: 50 },
         },
     )?;
     let ns = lab.server_ns.clone();

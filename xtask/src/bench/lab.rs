@@ -41,9 +41,28 @@ pub enum Wiring {
         down_mbps: f64,
         /// Client to server.
         up_mbps: f64,
+        /// How the bottleneck holds what exceeds the rate.
+        queue: Queue,
     },
     /// Two TUN devices whose packets the caller's emulator forwards.
     Tun,
+}
+
+/// What a `tbf` bottleneck does with a burst above its rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Queue {
+    /// Queues up to this many ms at the rate (tbf `latency`); the bucket holds ten
+    /// frames or 1 ms at the rate.
+    Shaper {
+        /// Queue length, ms.
+        ms: u32,
+    },
+    /// A policer: a bucket of this many bytes and 1 ms of queue; the rest is dropped,
+    /// as an operator's token-bucket policing does.
+    Policer {
+        /// Bucket size, bytes.
+        burst: u64,
+    },
 }
 
 /// Two namespaces and the link between them.
@@ -90,7 +109,11 @@ impl Lab {
             sh("ip", &["-n", &ns, "link", "set", "lo", "up"])?;
         }
         match wiring {
-            Wiring::Veth { down_mbps, up_mbps } => {
+            Wiring::Veth {
+                down_mbps,
+                up_mbps,
+                queue,
+            } => {
                 sh(
                     "ip",
                     &[
@@ -110,8 +133,8 @@ impl Lab {
                 )?;
                 lab.address("24", "")?;
                 lab.no_offloads()?;
-                lab.shape(&lab.server_ns, &lab.server_if, down_mbps)?;
-                lab.shape(&lab.client_ns, &lab.client_if, up_mbps)?;
+                lab.shape(&lab.server_ns, &lab.server_if, down_mbps, queue)?;
+                lab.shape(&lab.client_ns, &lab.client_if, up_mbps, queue)?;
             }
             Wiring::Tun => {
                 sh(
@@ -168,23 +191,39 @@ impl Lab {
         Ok(())
     }
 
-    fn shape(&self, ns: &str, dev: &str, mbps: f64) -> Result<(), String> {
+    fn shape(&self, ns: &str, dev: &str, mbps: f64, queue: Queue) -> Result<(), String> {
         if mbps <= 0.0 {
             return Ok(());
         }
         let rate_bytes = mbps * 1e6 / 8.0;
-        // At least ten frames, and 1 ms at the rate so timer slack on a busy machine
-        // does not cap the rate below what was asked.
-        let burst = (rate_bytes / 1000.0).max(15_140.0) as u64;
         let rate = format!("{}kbit", (mbps * 1000.0).round() as u64);
-        let burst = burst.to_string();
-        sh(
-            "ip",
-            &[
-                "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate",
-                &rate, "burst", &burst, "latency", "50ms",
-            ],
-        )?;
+        match queue {
+            Queue::Shaper { ms } => {
+                // At least ten frames, and 1 ms at the rate so timer slack on a busy
+                // machine does not cap the rate below what was asked.
+                let burst = ((rate_bytes / 1000.0).max(15_140.0) as u64).to_string();
+                let latency = format!("{ms}ms");
+                sh(
+                    "ip",
+                    &[
+                        "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
+                        "rate", &rate, "burst", &burst, "latency", &latency,
+                    ],
+                )?;
+            }
+            Queue::Policer { burst } => {
+                // A policer as tbf can be one (this kernel has no `police` action):
+                // the bucket, and 1 ms of queue behind it; beyond that, drops.
+                let burst = burst.to_string();
+                sh(
+                    "ip",
+                    &[
+                        "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
+                        "rate", &rate, "burst", &burst, "latency", "1ms",
+                    ],
+                )?;
+            }
+        }
         Ok(())
     }
 

@@ -3,7 +3,9 @@
 //!
 //! The matrix, in order:
 //! 1. flat links: client and server namespaces joined by a veth pair shaped by `tbf`
-//!    (10, 50, 200, 1000 Mbit/s down, a third of that up), several runs each;
+//!    (10, 50, 200, 1000 Mbit/s down, a third of that up, 50 ms of queue; 10 and 20
+//!    Mbit/s with shallow queues of 10 and 25 ms; a 20 Mbit/s policer), several runs
+//!    of each protocol (native, LibreSpeed, Cloudflare) each;
 //! 2. traces: the same namespaces joined by the userspace link emulator
 //!    ([`emulator`]) with a fixed one-way delay and Mahimahi-style delivery traces
 //!    from `bench/traces/` (steady, LTE-like, handover);
@@ -29,7 +31,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use self::emulator::{DirectionSpec, Emulator, LOG_BUCKET};
-use self::lab::{Lab, Wiring, sh, which};
+use self::lab::{Lab, Queue, Wiring, sh, which};
 use self::report::{GOODPUT_PER_FRAME, PhaseRow, RunRow};
 use self::trace::{PAYLOAD_PER_PACKET, Trace};
 
@@ -40,8 +42,58 @@ const SERVER_PORT: u16 = 8080;
 /// 10 s phases, latency and set-up, with room for a loaded machine.
 const MEASURE_LIMIT: Duration = Duration::from_secs(60);
 
-/// Downlink rates of the flat links, Mbit/s.
-const FLAT_RATES: [f64; 4] = [10.0, 50.0, 200.0, 1000.0];
+/// A flat link: a downlink rate, Mbit/s, and its bottleneck.
+#[derive(Debug, Clone, Copy)]
+struct FlatLink {
+    down: f64,
+    queue: Queue,
+}
+
+impl FlatLink {
+    const fn shaper(down: f64, ms: u32) -> Self {
+        Self {
+            down,
+            queue: Queue::Shaper { ms },
+        }
+    }
+
+    fn up(&self) -> f64 {
+        (self.down * UP_FRACTION).round()
+    }
+
+    fn name(&self) -> String {
+        let rates = format!("{:.0}/{:.0}", self.down, self.up());
+        match self.queue {
+            // The deep-queue links keep the names earlier reports used.
+            Queue::Shaper { ms: 50 } => format!("tbf {rates}"),
+            Queue::Shaper { ms } => format!("tbf {rates} q{ms}ms"),
+            Queue::Policer { burst } => format!("police {rates} b{}k", burst / 1000),
+        }
+    }
+
+    /// Whether the shallow-queue rows compare the old stop rule with the new.
+    fn shallow(&self) -> bool {
+        !matches!(self.queue, Queue::Shaper { ms: 50 })
+    }
+}
+
+/// The flat links: deep-queued shapers from 10 to 1000 Mbit/s; shallow queues at 10
+/// and 20 Mbit/s (issue 17: where the old stop rule read 2 % high); a policer, whose
+/// bucket (32 kB, 13 ms at 20 Mbit/s) is all the queue there is.
+const FLAT_LINKS: [FlatLink; 9] = [
+    FlatLink::shaper(10.0, 50),
+    FlatLink::shaper(50.0, 50),
+    FlatLink::shaper(200.0, 50),
+    FlatLink::shaper(1000.0, 50),
+    FlatLink::shaper(10.0, 10),
+    FlatLink::shaper(10.0, 25),
+    FlatLink::shaper(20.0, 10),
+    FlatLink::shaper(20.0, 25),
+    FlatLink {
+        down: 20.0,
+        queue: Queue::Policer { burst: 32_000 },
+    },
+];
 
 /// Uplink over downlink on every link: cellular uplinks run at about a third.
 const UP_FRACTION: f64 = 1.0 / 3.0;
@@ -62,12 +114,30 @@ pub struct BenchArgs {
     /// Use the release binaries already built.
     #[arg(long)]
     pub no_build: bool,
-    /// Parts to run: flat, trace, ceiling (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "flat,trace,ceiling")]
+    /// Parts to run: flat, trace, ceiling, footprint (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "flat,trace,ceiling,footprint"
+    )]
     pub only: Vec<String>,
+    /// Protocols to run on every link: ispeed, librespeed, cloudflare (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ispeed,librespeed,cloudflare"
+    )]
+    pub protocols: Vec<String>,
+    /// Run only the links whose name contains one of these (comma-separated), e.g.
+    /// `q25ms,police,cell-` for quick iterations.
+    #[arg(long, value_delimiter = ',')]
+    pub links: Vec<String>,
     /// Also write the report (Markdown) to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Keep every run's result document (JSON, intervals included) in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub save_runs: Option<PathBuf>,
     /// (Re)generate the synthetic traces in bench/traces/ and exit.
     #[arg(long)]
     pub write_traces: bool,
@@ -83,6 +153,8 @@ struct Env {
     interrupted: Arc<AtomicBool>,
     /// What is missing and what that leaves out.
     tool_notes: Vec<String>,
+    /// Where to keep each run's result document, if anywhere.
+    save_runs: Option<PathBuf>,
 }
 
 impl Env {
@@ -145,6 +217,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
         scratch: scratch.clone(),
         interrupted,
         tool_notes,
+        save_runs: args.save_runs.clone(),
     };
     for bin in [&env.ispeed, &env.server] {
         if !bin.is_file() {
@@ -153,6 +226,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<(), String> {
                 bin.display()
             ));
         }
+    }
+    if let Some(dir) = &env.save_runs {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let outcome = run_parts(&env, args, &traces_dir);
     let _ = std::fs::remove_dir_all(&scratch);
@@ -227,14 +304,17 @@ fn run_parts(env: &Env, args: &BenchArgs, traces_dir: &Path) -> Result<String, S
     let load_before = loadavg();
     let mut rows = Vec::new();
     let wants = |p: &str| args.only.iter().any(|o| o == p);
+    let picked = |name: &str| args.links.is_empty() || args.links.iter().any(|l| name.contains(l));
     if wants("flat") {
-        for rate in FLAT_RATES {
-            rows.extend(flat_link(env, rate, args.runs)?);
+        for link in FLAT_LINKS.iter().filter(|l| picked(&l.name())) {
+            rows.extend(flat_link(env, *link, args)?);
         }
     }
     if wants("trace") {
         for (name, _, _) in trace::synthetic() {
-            rows.extend(trace_link(env, traces_dir, name, args.runs)?);
+            if picked(&format!("trace {name}")) {
+                rows.extend(trace_link(env, traces_dir, name, args)?);
+            }
         }
     }
     let ceiling = if wants("ceiling") {
@@ -257,7 +337,13 @@ fn run_parts(env: &Env, args: &BenchArgs, traces_dir: &Path) -> Result<String, S
         started.elapsed().as_secs_f64()
     ));
     if !rows.is_empty() {
-        out.push_str("## Accuracy, time and data (summary)\n\n");
+        out.push_str("## Protocol × link\n\n");
+        out.push_str(&report::protocol_table(&rows));
+        out.push_str("\n## The old stop rule beside the new (same runs, replayed)\n\n");
+        out.push_str(&report::old_rule_table(&rows));
+        out.push_str("\n## Stop rules replayed on the flat links' runs\n\n");
+        out.push_str(&report::alternatives_table(&rows));
+        out.push_str("\n## Accuracy, time and data (summary)\n\n");
         out.push_str(&report::summary_table(&rows));
         out.push_str("\n## Every run\n\n");
         out.push_str(&report::runs_table(&rows));
@@ -277,7 +363,9 @@ fn run_parts(env: &Env, args: &BenchArgs, traces_dir: &Path) -> Result<String, S
         "- peak RSS of `ispeed measure`, largest over all runs: {:.1} MB (target 30 MB)\n",
         peak as f64 / 1024.0
     ));
-    out.push_str(&format!("- {}\n", library_size(env)?));
+    if wants("footprint") {
+        out.push_str(&format!("- {}\n", library_size(env)?));
+    }
     Ok(out)
 }
 
@@ -309,6 +397,9 @@ fn measure(
     server_url: &str,
     extra: &[&str],
 ) -> Result<(child::ChildRun, serde_json::Value), String> {
+    let load = loadavg();
+    let load1 = load.split(',').next().unwrap_or("?");
+    println!("bench:   ispeed measure {} (load {load1})", extra.join(" "));
     env.check_interrupted()?;
     let db = env.scratch.join("bench.db");
     let db = db.to_string_lossy();
@@ -335,6 +426,11 @@ fn measure(
     }
     let doc = serde_json::from_str(&run.stdout)
         .map_err(|e| format!("ispeed measure printed no result document: {e}"))?;
+    if let Some(dir) = &env.save_runs {
+        let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
+        let name = format!("{n:03}-{}.json", extra.join("-").replace("--", ""));
+        let _ = std::fs::write(dir.join(name), &run.stdout);
+    }
     Ok((run, doc))
 }
 
@@ -390,15 +486,20 @@ fn bytes_at(mbps: f64, secs: f64) -> u64 {
     (mbps * 1e6 / 8.0 * secs) as u64
 }
 
-fn flat_link(env: &Env, down: f64, runs: u32) -> Result<Vec<RunRow>, String> {
-    let up = (down * UP_FRACTION).round();
-    let name = format!("tbf {down:.0}/{up:.0}");
-    println!("bench: {name} Mbit/s, {runs} runs");
+fn flat_link(env: &Env, link: FlatLink, args: &BenchArgs) -> Result<Vec<RunRow>, String> {
+    let (down, up) = (link.down, link.up());
+    let name = link.name();
+    println!(
+        "bench: {name} Mbit/s, {} runs of {}",
+        args.runs,
+        args.protocols.join(", ")
+    );
     let lab = Lab::create(
         &format!("f{}", down as u32 % 1000),
         Wiring::Veth {
             down_mbps: down,
             up_mbps: up,
+            queue: link.queue,
         },
     )?;
     let listen = format!("{}:{SERVER_PORT}", lab.server_ip);
@@ -407,37 +508,51 @@ fn flat_link(env: &Env, down: f64, runs: u32) -> Result<Vec<RunRow>, String> {
     let _server = lab.spawn_server(&env.server, &sargs)?;
     let url = format!("http://{listen}");
     let mut rows = Vec::new();
-    for _ in 0..runs {
-        let wire_before = lab.client_wire_bytes()?;
-        let (run, doc) = measure(env, &lab.client_ns, &url, &[])?;
-        let wire = lab.client_wire_bytes()? - wire_before;
-        let mut phases = Vec::new();
-        for (dir, key, rate) in [("down", "download", down), ("up", "upload", up)] {
-            let p = phase(&doc, key)?;
-            phases.push(PhaseRow {
-                dir,
-                expected_mbps: rate * GOODPUT_PER_FRAME,
-                measured_mbps: p.mbps,
-                phase: p.duration,
-                stop: p.stop,
-                bytes: p.bytes,
-                budget_8s: bytes_at(rate, 8.0),
+    // Protocols interleaved run by run, so a disturbance of the machine hits them alike.
+    for _ in 0..args.runs {
+        for protocol in &args.protocols {
+            let wire_before = lab.client_wire_bytes()?;
+            let (run, doc) = measure(env, &lab.client_ns, &url, &["--protocol", protocol])?;
+            let wire = lab.client_wire_bytes()? - wire_before;
+            let mut phases = Vec::new();
+            for (dir, key, rate) in [("down", "download", down), ("up", "upload", up)] {
+                let p = phase(&doc, key)?;
+                let old = if link.shallow() {
+                    report::old_rule(&p.intervals, p.ramp_ms)
+                } else {
+                    None
+                };
+                phases.push(PhaseRow {
+                    dir,
+                    expected_mbps: rate * GOODPUT_PER_FRAME,
+                    measured_mbps: p.mbps,
+                    phase: p.duration,
+                    stop: p.stop,
+                    bytes: p.bytes,
+                    budget_8s: bytes_at(rate, 8.0),
+                    old,
+                    intervals: p.intervals,
+                    ramp_ms: p.ramp_ms,
+                });
+            }
+            rows.push(RunRow {
+                link: name.clone(),
+                protocol: protocol.clone(),
+                down_mbps: down,
+                stable: true,
+                phases,
+                wire_bytes: wire,
+                cpu: run.cpu,
+                wall: run.wall,
+                peak_rss_kib: run.peak_rss_kib,
             });
         }
-        rows.push(RunRow {
-            link: name.clone(),
-            stable: true,
-            phases,
-            wire_bytes: wire,
-            cpu: run.cpu,
-            wall: run.wall,
-            peak_rss_kib: run.peak_rss_kib,
-        });
     }
     Ok(rows)
 }
 
-fn trace_link(env: &Env, dir: &Path, name: &str, runs: u32) -> Result<Vec<RunRow>, String> {
+fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec<RunRow>, String> {
+    let runs = args.runs;
     let down = Trace::load(&dir.join(format!("{name}.down")))?;
     let up = Trace::load(&dir.join(format!("{name}.up")))?;
     let label = format!("trace {name}, RTT {} ms", TRACE_ONE_WAY.as_millis() * 2);
@@ -457,9 +572,10 @@ fn trace_link(env: &Env, dir: &Path, name: &str, runs: u32) -> Result<Vec<RunRow
     let _server = lab.spawn_server(&env.server, &sargs)?;
     let url = format!("http://{listen}");
     let mut rows = Vec::new();
-    for _ in 0..runs {
+    // Protocols interleaved run by run, as on the flat links.
+    for protocol in (0..runs).flat_map(|_| args.protocols.iter()) {
         let wire_before = lab.client_wire_bytes()?;
-        let (run, doc) = measure(env, &lab.client_ns, &url, &[])?;
+        let (run, doc) = measure(env, &lab.client_ns, &url, &["--protocol", protocol])?;
         let wire = lab.client_wire_bytes()? - wire_before;
         let d = phase(&doc, "download")?;
         let u = phase(&doc, "upload")?;
@@ -490,10 +606,15 @@ fn trace_link(env: &Env, dir: &Path, name: &str, runs: u32) -> Result<Vec<RunRow
                 stop: p.stop.clone(),
                 bytes: p.bytes,
                 budget_8s: bytes_at(trace.mean_goodput_mbps(), 8.0),
+                old: None,
+                intervals: p.intervals.clone(),
+                ramp_ms: p.ramp_ms,
             });
         }
         rows.push(RunRow {
             link: label.clone(),
+            protocol: protocol.clone(),
+            down_mbps: down.mean_goodput_mbps(),
             stable: false,
             phases,
             wire_bytes: wire,

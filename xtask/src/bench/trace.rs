@@ -143,6 +143,141 @@ impl SplitMix {
     }
 }
 
+impl SplitMix {
+    /// A standard normal deviate (Box-Muller).
+    fn next_normal(&mut self) -> f64 {
+        let u1 = self.next_f64().max(f64::MIN_POSITIVE);
+        let u2 = self.next_f64();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+/// The character of a recorded cellular link, as a generator's parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Cellular {
+    /// Mean rate before outages, Mbit/s of IP packets.
+    pub mean_mbps: f64,
+    /// Spread of the slow component (log-normal σ): the channel and the cell's load,
+    /// which move over seconds.
+    pub slow_sigma: f64,
+    /// Its correlation time, ms.
+    pub slow_tau_ms: f64,
+    /// Spread of the fast component: the scheduler's share from one frame burst to the
+    /// next.
+    pub fast_sigma: f64,
+    /// Its correlation time, ms.
+    pub fast_tau_ms: f64,
+    /// Mean time between outages (nothing delivered), ms.
+    pub outage_every_ms: f64,
+    /// Shortest and longest outage, ms.
+    pub outage_ms: (u64, u64),
+    /// Highest rate the cell can give one user, Mbit/s.
+    pub peak_mbps: f64,
+}
+
+/// Step of the cellular generator: the rate is constant for this long.
+const CELL_STEP_MS: u64 = 20;
+
+/// A recorded-LTE-like rate: the product of a slow and a fast log-normal process
+/// (each an AR(1) in log space), capped at the cell's peak, with outages of a few
+/// hundred milliseconds at random (Poisson) times. Each log process is standardised
+/// over the loop (mean 0, deviation 1), so that one loop of a minute shows the spread
+/// asked for rather than whatever a minute of a slow process happened to draw.
+pub fn cellular(seed: u64, total_ms: u64, c: Cellular) -> Segments {
+    let mut rng = SplitMix(seed);
+    let steps = total_ms.div_ceil(CELL_STEP_MS) as usize;
+    let mut ar = |tau_ms: f64| {
+        let a = (-(CELL_STEP_MS as f64) / tau_ms).exp();
+        let mut x = rng.next_normal();
+        let mut xs: Vec<f64> = (0..steps)
+            .map(|_| {
+                x = a * x + (1.0 - a * a).sqrt() * rng.next_normal();
+                x
+            })
+            .collect();
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let sd = (xs.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        for v in &mut xs {
+            *v = (*v - mean) / sd;
+        }
+        xs
+    };
+    let slow = ar(c.slow_tau_ms);
+    let fast = ar(c.fast_tau_ms);
+    let mut outage_left = 0_u64;
+    let mut segments = Vec::with_capacity(steps);
+    let mut t = 0;
+    for i in 0..steps {
+        if outage_left == 0 && rng.next_f64() < CELL_STEP_MS as f64 / c.outage_every_ms {
+            let (lo, hi) = c.outage_ms;
+            outage_left = lo + (rng.next_f64() * (hi - lo) as f64) as u64;
+        }
+        let len = CELL_STEP_MS.min(total_ms - t);
+        let rate = if outage_left > 0 {
+            outage_left = outage_left.saturating_sub(len);
+            0.0
+        } else {
+            let log = c.slow_sigma * slow[i] - c.slow_sigma.powi(2) / 2.0 + c.fast_sigma * fast[i]
+                - c.fast_sigma.powi(2) / 2.0;
+            (c.mean_mbps * log.exp()).min(c.peak_mbps)
+        };
+        segments.push((len, rate));
+        t += len;
+    }
+    segments
+}
+
+/// The statistics issue 18 asks of a cellular trace, over one loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TraceStats {
+    /// Mean rate, Mbit/s of IP packets.
+    pub mean_mbps: f64,
+    /// Coefficient of variation of the rate in 100 ms windows.
+    pub cv_100ms: f64,
+    /// The same in 1 s windows.
+    pub cv_1s: f64,
+    /// Share of 100 ms windows that deliver nothing.
+    pub empty_100ms: f64,
+    /// 10th percentile of the 100 ms rate over the mean.
+    pub p10_100ms: f64,
+}
+
+impl Trace {
+    /// Opportunities in each whole `window_ms` window of one loop.
+    fn window_counts(&self, window_ms: u64) -> Vec<f64> {
+        (0..self.period_ms / window_ms)
+            .map(|i| self.opportunities(i * window_ms, (i + 1) * window_ms) as f64)
+            .collect()
+    }
+
+    /// The statistics of one loop.
+    pub fn stats(&self) -> TraceStats {
+        let cv = |xs: &[f64]| {
+            let n = xs.len() as f64;
+            let mean = xs.iter().sum::<f64>() / n;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+            var.sqrt() / mean
+        };
+        let mut fine = self.window_counts(100);
+        let coarse = self.window_counts(1000);
+        let mean_fine = fine.iter().sum::<f64>() / fine.len() as f64;
+        let empty = fine.iter().filter(|&&x| x == 0.0).count() as f64 / fine.len() as f64;
+        let (cv_100ms, cv_1s) = (cv(&fine), cv(&coarse));
+        fine.sort_by(f64::total_cmp);
+        let p10 = fine[fine.len() / 10] / mean_fine;
+        TraceStats {
+            mean_mbps: self.stamps.len() as f64 * OPPORTUNITY_BYTES as f64 * 8.0
+                / (self.period_ms as f64 / 1000.0)
+                / 1e6,
+            cv_100ms,
+            cv_1s,
+            empty_100ms: empty,
+            p10_100ms: p10,
+        }
+    }
+}
+
 /// An LTE-like rate: a bounded random walk that moves every 200-500 ms, as a cell's
 /// scheduler share does when other users come and go.
 fn fluctuating(seed: u64, total_ms: u64, low: f64, high: f64) -> Segments {
@@ -160,6 +295,42 @@ fn fluctuating(seed: u64, total_ms: u64, low: f64, high: f64) -> Segments {
     segments
 }
 
+/// Loop length of the cellular traces: 60 windows of 1 s for the statistics.
+const TRACE_LOOP_MS: u64 = 60_000;
+
+/// A busy city cell, downlink.
+pub const CITY_DOWN: Cellular = Cellular {
+    mean_mbps: 20.0,
+    slow_sigma: 0.8,
+    slow_tau_ms: 2500.0,
+    fast_sigma: 0.45,
+    fast_tau_ms: 60.0,
+    outage_every_ms: 6000.0,
+    outage_ms: (150, 450),
+    peak_mbps: 80.0,
+};
+
+/// Its uplink.
+pub const CITY_UP: Cellular = Cellular {
+    mean_mbps: 8.0,
+    peak_mbps: 35.0,
+    ..CITY_DOWN
+};
+
+/// A cell edge: lower rates, the same character.
+pub const EDGE_DOWN: Cellular = Cellular {
+    mean_mbps: 9.0,
+    peak_mbps: 40.0,
+    ..CITY_DOWN
+};
+
+/// Its uplink.
+pub const EDGE_UP: Cellular = Cellular {
+    mean_mbps: 4.0,
+    peak_mbps: 18.0,
+    ..CITY_DOWN
+};
+
 /// Piecewise-constant rates: `(duration_ms, mbps)`.
 pub type Segments = Vec<(u64, f64)>;
 
@@ -173,6 +344,18 @@ pub fn synthetic() -> Vec<(&'static str, Segments, Segments)> {
             "lte",
             fluctuating(1, 30_000, 15.0, 45.0),
             fluctuating(2, 30_000, 5.0, 15.0),
+        ),
+        // Recorded-LTE-like cells (issue 18; see bench/traces/README.md for how each
+        // statistic was chosen): a busy city cell and a cell edge.
+        (
+            "cell-city",
+            cellular(7, TRACE_LOOP_MS, CITY_DOWN),
+            cellular(2, TRACE_LOOP_MS, CITY_UP),
+        ),
+        (
+            "cell-edge",
+            cellular(1, TRACE_LOOP_MS, EDGE_DOWN),
+            cellular(10, TRACE_LOOP_MS, EDGE_UP),
         ),
         // 30 Mbit/s with, every 6 s, a handover: 300 ms of nothing, then 700 ms at a
         // tenth of the rate while the new cell ramps up.
@@ -190,8 +373,18 @@ pub fn write_synthetic(dir: &Path) -> Result<(), String> {
     for (name, down, up) in synthetic() {
         for (suffix, segments) in [("down", down), ("up", up)] {
             let path = dir.join(format!("{name}.{suffix}"));
-            std::fs::write(&path, Trace::from_segments(&segments).to_text())
+            let trace = Trace::from_segments(&segments);
+            std::fs::write(&path, trace.to_text())
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let st = trace.stats();
+            println!(
+                "{name}.{suffix}: mean {:.1} Mbit/s, CV {:.2} (100 ms) {:.2} (1 s), {:.1} % empty 100 ms windows, 10th percentile {:.0} % of the mean",
+                st.mean_mbps,
+                st.cv_100ms,
+                st.cv_1s,
+                st.empty_100ms * 100.0,
+                st.p10_100ms * 100.0
+            );
         }
     }
     Ok(())
@@ -228,6 +421,55 @@ mod tests {
         assert!(Trace::parse("").is_err());
         assert!(Trace::parse("3\n2\n").is_err());
         assert!(Trace::parse("x\n").is_err());
+    }
+
+    /// The cellular traces shipped in `bench/traces/` are the generator's output and
+    /// have the statistics of recorded LTE that issue 18 gives (see the README there).
+    #[test]
+    fn shipped_cellular_traces_have_the_statistics_of_recorded_lte() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/traces");
+        let mut cells = 0;
+        for (name, down, up) in synthetic() {
+            if !name.starts_with("cell-") {
+                continue;
+            }
+            cells += 1;
+            for (suffix, segments, means) in [("down", down, 5.0..=30.0), ("up", up, 2.0..=15.0)] {
+                let path = dir.join(format!("{name}.{suffix}"));
+                let shipped = Trace::load(&path).expect("shipped trace");
+                assert_eq!(
+                    shipped,
+                    Trace::from_segments(&segments),
+                    "{} is not the generator's output: run cargo xtask bench --write-traces",
+                    path.display()
+                );
+                let st = shipped.stats();
+                let what = format!("{name}.{suffix}: {st:?}");
+                assert!(means.contains(&st.mean_mbps), "mean: {what}");
+                assert!((0.6..=1.0).contains(&st.cv_100ms), "CV at 100 ms: {what}");
+                assert!((0.6..=1.0).contains(&st.cv_1s), "CV at 1 s: {what}");
+                assert!(
+                    (0.02..=0.07).contains(&st.empty_100ms),
+                    "empty windows: {what}"
+                );
+                assert!(
+                    (0.04..=0.25).contains(&st.p10_100ms),
+                    "10th percentile: {what}"
+                );
+            }
+        }
+        assert!(cells >= 2, "issue 18 asks for at least two cellular traces");
+    }
+
+    #[test]
+    fn statistics_of_a_known_trace() {
+        // 100 ms of nothing, then 900 ms at 12 Mbit/s (100 packets per 100 ms).
+        let st = Trace::from_segments(&[(100, 0.0), (900, 12.0)]).stats();
+        assert!((st.mean_mbps - 10.8).abs() < 0.02, "{st:?}");
+        assert!((st.empty_100ms - 0.1).abs() < 1e-9, "{st:?}");
+        // One window of 0, nine of 100: mean 90, deviation 30.
+        assert!((st.cv_100ms - 1.0 / 3.0).abs() < 0.01, "{st:?}");
+        assert_eq!(st.cv_1s, 0.0);
     }
 
     #[test]
