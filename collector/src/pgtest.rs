@@ -147,6 +147,23 @@ impl PgCluster {
             .ok_or_else(|| format!("the server of {DATABASE_URL_ENV} is not ours to control"))
     }
 
+    /// Stops the server (`pg_ctl stop -m fast`), to test what clients see while the
+    /// database is down. Only for a cluster this process started.
+    pub fn stop(&self) -> Result<(), String> {
+        let data = self.dir()?.join("data");
+        run(
+            &self.bin,
+            "pg_ctl",
+            &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"],
+        )
+        .map(|_| ())
+    }
+
+    /// Starts a server [`PgCluster::stop`] stopped, on the same port.
+    pub fn resume(&self) -> Result<(), String> {
+        self.pg_ctl_start()
+    }
+
     fn pg_ctl_start(&self) -> Result<(), String> {
         let dir = self.dir()?;
         let opts = format!(

@@ -85,7 +85,7 @@ fn channel_code(c: Channel) -> i16 {
 /// The statement that stores one document and counts it (one transaction).
 const INSERT_SQL: &str = "
 WITH new_id AS (
-    INSERT INTO result_ids (id, received_at) VALUES ($1, now())
+    INSERT INTO result_ids (id, received_at) VALUES ($1::uuid, now())
     ON CONFLICT (id) DO NOTHING RETURNING id, received_at
 ), doc AS (
     INSERT INTO results (id, received_at, document)
@@ -96,25 +96,25 @@ WITH new_id AS (
     WHERE EXISTS (SELECT 1 FROM new_id) AND $3::date IS NOT NULL
 ), counts AS (
     INSERT INTO campaign_counts AS c (day, kind, key, channel, shard, counted, not_counted)
-    SELECT $3, kind, key, $7, CASE WHEN kind >= 5 THEN $10 ELSE 0 END,
-           CASE WHEN $8 THEN 1 ELSE 0 END, CASE WHEN $8 THEN 0 ELSE 1 END
+    SELECT $3::date, kind, key, $7::smallint, CASE WHEN kind >= 5 THEN $10::smallint ELSE 0::smallint END,
+           CASE WHEN $8::boolean THEN 1 ELSE 0 END, CASE WHEN $8::boolean THEN 0 ELSE 1 END
     FROM keys
     ON CONFLICT (day, kind, key, channel, shard) DO UPDATE
     SET counted = c.counted + excluded.counted,
         not_counted = c.not_counted + excluded.not_counted
 ), spell AS (
     INSERT INTO campaign_spellings AS s (day, kind, key, path, samples)
-    SELECT $3, kind, key, path, 1 FROM keys WHERE kind <= 3
+    SELECT $3::date, kind, key, path, 1 FROM keys WHERE kind <= 3
     ON CONFLICT (day, kind, key, path) DO UPDATE SET samples = s.samples + 1
 ), members AS (
     INSERT INTO campaign_members (day, kind, key, channel, install_id)
-    SELECT $3, keys.kind, keys.key, ch.c, $9 FROM keys, (VALUES ($7::smallint), (-1::smallint)) AS ch(c)
-    WHERE $8 AND $9::uuid IS NOT NULL
+    SELECT $3::date, keys.kind, keys.key, ch.c, $9::uuid FROM keys, (VALUES ($7::smallint), (-1::smallint)) AS ch(c)
+    WHERE $8::boolean AND $9::uuid IS NOT NULL
     ON CONFLICT DO NOTHING
     RETURNING kind, key, channel
 ), people AS (
     INSERT INTO campaign_people AS p (day, kind, key, channel, shard, participants)
-    SELECT $3, kind, key, channel, CASE WHEN kind >= 5 THEN $10 ELSE 0 END, 1 FROM members
+    SELECT $3::date, kind, key, channel, CASE WHEN kind >= 5 THEN $10::smallint ELSE 0::smallint END, 1 FROM members
     ON CONFLICT (day, kind, key, channel, shard) DO UPDATE
     SET participants = p.participants + 1
 )
@@ -139,8 +139,9 @@ impl std::fmt::Debug for PgStore {
 /// down or starting, resource exhaustion and serialisation failures are "unavailable"
 /// (retry later, nothing was stored); anything else is a failure.
 pub fn classify(e: &tokio_postgres::Error) -> StoreError {
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
     let retry = match e.as_db_error() {
-        None => true,
+        None => e.is_closed() || io,
         Some(db) => {
             let code = db.code().code();
             ["08", "53", "57P", "40001", "40P01"]
