@@ -222,6 +222,19 @@ impl PgCluster {
         .map(|_| ())
     }
 
+    /// Process id of the server this process started (its postmaster), to measure
+    /// the database's CPU.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let dir = self.dir.as_ref()?;
+        std::fs::read_to_string(dir.path().join("data").join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Whether this process started the server (and may restart it).
     pub fn is_throwaway(&self) -> bool {
         self.external.is_none()
