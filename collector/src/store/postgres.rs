@@ -435,30 +435,36 @@ impl PgStore {
     ) -> Result<Progress, StoreError> {
         let client = self.client().await?;
         let q = |e: tokio_postgres::Error| classify(&e);
+        let needle = campaign::needle(area);
+        // With a filter, only keys holding the filter's names in a row can match (names
+        // never hold the separator); the exact test on whole names follows in Rust.
+        let pattern = needle.join(&KEY_SEP.to_string());
         let counts = client
             .query(
                 "SELECT kind, key, channel, sum(counted)::bigint, sum(not_counted)::bigint \
-                 FROM campaign_counts WHERE day = $1 GROUP BY kind, key, channel",
-                &[&date],
+                 FROM campaign_counts WHERE day = $1 AND (kind >= 5 OR strpos(key, $2) > 0) \
+                 GROUP BY kind, key, channel",
+                &[&date, &pattern],
             )
             .await
             .map_err(q)?;
         let people = client
             .query(
                 "SELECT kind, key, channel, sum(participants)::bigint \
-                 FROM campaign_people WHERE day = $1 GROUP BY kind, key, channel",
-                &[&date],
+                 FROM campaign_people WHERE day = $1 AND (kind >= 5 OR strpos(key, $2) > 0) \
+                 GROUP BY kind, key, channel",
+                &[&date, &pattern],
             )
             .await
             .map_err(q)?;
         let spellings = client
             .query(
-                "SELECT kind, key, path, samples FROM campaign_spellings WHERE day = $1",
-                &[&date],
+                "SELECT kind, key, path, samples FROM campaign_spellings \
+                 WHERE day = $1 AND strpos(key, $2) > 0",
+                &[&date, &pattern],
             )
             .await
             .map_err(q)?;
-        let needle = campaign::needle(area);
         let matches = |key: &str| path_contains(&split_key(key), &needle);
 
         // (kind, key) -> per channel (counted, not counted); participants per channel.
