@@ -307,6 +307,29 @@ async fn campaign_counts_are_exact(url: &str, store: &Store) {
         .expect("progress body");
     let p: ispeed_spec::campaign::Progress = serde_json::from_slice(&body).expect("progress JSON");
     assert_eq!(p, campaign::tally_day(&config, date, None, facts));
+    // And as the page officials open.
+    let page = client
+        .get(format!(
+            "{url}/campaign?date={DAY}&area=T%E1%BA%A3n%20L%C4%A9nh"
+        ))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text_body().await;
+    assert!(html.contains("data-field=\"participants\""), "{html}");
+    assert!(html.contains("Tản Lĩnh"));
+}
+
+/// Reads a text body.
+trait TextBody {
+    async fn text_body(self) -> String;
+}
+
+impl TextBody for reqwest::Response {
+    async fn text_body(self) -> String {
+        String::from_utf8(self.bytes().await.expect("a body").to_vec()).expect("UTF-8")
+    }
 }
 
 /// Every case on the store at `location`, fresh.
