@@ -1,7 +1,7 @@
 //! The collector under load (`cargo xtask collector-bench` builds and runs this):
 //! simulated phones posting real-size result documents over keep-alive HTTP to an
-//! `ispeed-collector` process on PostgreSQL, then the progress query timed over
-//! millions of samples seeded inside the database.
+//! `ispeed-collector` process on PostgreSQL; then millions of samples seeded inside
+//! the database and the progress query timed over them.
 //!
 //! Printed: uploads_per_s, p50_ms, p99_ms, errors, the CPU of the collector and of
 //! the database (percent of one core, averaged over the load), and progress_query_ms
@@ -32,7 +32,8 @@ struct Args {
     /// Concurrent simulated phones (one keep-alive connection each).
     #[arg(long, default_value_t = 64)]
     clients: usize,
-    /// Samples seeded inside the database before the progress query is timed.
+    /// Samples seeded inside the database (after the load) before the progress query
+    /// is timed.
     #[arg(long, default_value_t = 10_000_000)]
     seed_samples: u64,
     /// Print one JSON object instead of text.
@@ -241,17 +242,7 @@ async fn main() {
         .expect("connect to seed");
     tokio::spawn(conn);
 
-    let seed_start = Instant::now();
-    if args.seed_samples > 0 {
-        eprintln!("seeding {} samples inside PostgreSQL...", args.seed_samples);
-        seed(&pg, args.seed_samples).await.expect("seed");
-    }
-    let seed_s = seed_start.elapsed().as_secs_f64();
-    eprintln!(
-        "seeded in {seed_s:.0} s; {} phones uploading for {} s",
-        args.clients, args.seconds
-    );
-
+    eprintln!("{} phones uploading for {} s", args.clients, args.seconds);
     let template = Arc::new(template());
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
@@ -311,6 +302,20 @@ async fn main() {
     let cpu_database = (database_cpu(postmaster) - cpu_d0) / wall * 100.0;
     lat.sort_unstable();
     let uploads_per_s = lat.len() as f64 / wall;
+    eprintln!(
+        "load: {uploads_per_s:.0} uploads/s, p99 {:.1} ms, {} errors; collector {cpu_collector:.0} %, database {cpu_database:.0} % of a core",
+        percentile(&lat, 0.99),
+        errors.load(Ordering::Relaxed)
+    );
+
+    // Seeded after the load, so the load figures come first on a slow machine.
+    let seed_start = Instant::now();
+    if args.seed_samples > 0 {
+        eprintln!("seeding {} samples inside PostgreSQL...", args.seed_samples);
+        seed(&pg, args.seed_samples).await.expect("seed");
+    }
+    let seed_s = seed_start.elapsed().as_secs_f64();
+    eprintln!("seeded in {seed_s:.0} s");
 
     let busiest = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
     let progress_ms = time_get(&http, &format!("{url}/v1/campaign/progress?date={busiest}")).await;
