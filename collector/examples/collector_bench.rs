@@ -157,17 +157,17 @@ async fn seed(client: &tokio_postgres::Client, n: u64) -> Result<(), tokio_postg
                 (i * 7919 % {COMMUNES}) AS commune,
                 ((i * 7919 % {COMMUNES}) * {per} + (i / {COMMUNES}) % {per}) AS install,
                 (i % 5)::smallint AS channel, (i % 10 <> 0) AS counted
-         FROM generate_series(1, {n}) AS i",
+         FROM generate_series(1::bigint, {n}) AS i",
         per = INSTALLS / COMMUNES
     );
     client
         .batch_execute(&format!(
             "INSERT INTO result_ids (id, received_at)
-               SELECT md5(i::text)::uuid, now() - (i % {days}) * interval '1 day' FROM generate_series(1, {n}) AS i;
+               SELECT md5(i::text)::uuid, now() - (i % {days}) * interval '1 day' FROM generate_series(1::bigint, {n}) AS i;
              INSERT INTO results (id, received_at, document)
                SELECT md5(i::text)::uuid, now() - (i % {days}) * interval '1 day',
                       jsonb_build_object('schema', 'ispeed.result/1', 'id', md5(i::text)::uuid, 'seeded', true)
-               FROM generate_series(1, {n}) AS i;"
+               FROM generate_series(1::bigint, {n}) AS i;"
         ))
         .await?;
     // Counters: commune (kind 1), hamlet (2), leaf (4), day (5); keys as the collector
