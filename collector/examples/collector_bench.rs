@@ -150,14 +150,15 @@ fn start_collector(bin: &PathBuf, database: &str) -> (Child, String) {
 async fn seed(client: &tokio_postgres::Client, n: u64) -> Result<(), tokio_postgres::Error> {
     let days = SEED_DAYS as i64;
     client.batch_execute("SET synchronous_commit = off; SET work_mem = '256MB'; SET maintenance_work_mem = '512MB'").await?;
-    // Sample i: day (i % days) back from yesterday, commune hash(i) % COMMUNES, install
-    // derived from the commune, channel i % 5, every tenth not counted.
+    // Sample i: day (i % days) back from yesterday; commune, install (50 per commune),
+    // channel and validity (nine in ten count) drawn from a hash of i, so every day
+    // holds every commune and channel.
     let samples = format!(
         "SELECT i, (current_date - 1 - (i % {days})::int) AS day,
-                (i * 7919 % {COMMUNES}) AS commune,
-                ((i * 7919 % {COMMUNES}) * {per} + (i / {COMMUNES}) % {per}) AS install,
-                (i % 5)::smallint AS channel, (i % 10 <> 0) AS counted
-         FROM generate_series(1::bigint, {n}) AS i",
+                (h % {COMMUNES}) AS commune,
+                ((h % {COMMUNES}) * {per} + (h / {COMMUNES}) % {per}) AS install,
+                ((h / {INSTALLS}) % 5)::smallint AS channel, ((h / 7) % 10 <> 0) AS counted
+         FROM (SELECT i, abs(hashint8(i)) AS h FROM generate_series(1::bigint, {n}) AS i) AS g",
         per = INSTALLS / COMMUNES
     );
     client
@@ -208,17 +209,23 @@ async fn seed(client: &tokio_postgres::Client, n: u64) -> Result<(), tokio_postg
         .await
 }
 
-async fn time_get(http: &reqwest::Client, url: &str) -> f64 {
+/// Median time of 7 requests for `url`, ms, and the areas the answer holds.
+async fn time_get(http: &reqwest::Client, url: &str) -> (f64, usize) {
     let mut times = Vec::new();
+    let mut areas = 0;
     for _ in 0..7 {
         let start = Instant::now();
         let resp = http.get(url).send().await.expect("progress");
         assert!(resp.status().is_success(), "{url}: {}", resp.status());
-        let _ = resp.bytes().await;
+        let body = resp.bytes().await.expect("a body");
         times.push(start.elapsed().as_secs_f64() * 1000.0);
+        areas = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["areas"].as_array().map(Vec::len))
+            .unwrap_or_default();
     }
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    (times[times.len() / 2], areas)
 }
 
 #[tokio::main]
@@ -318,8 +325,9 @@ async fn main() {
     eprintln!("seeded in {seed_s:.0} s");
 
     let busiest = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
-    let progress_ms = time_get(&http, &format!("{url}/v1/campaign/progress?date={busiest}")).await;
-    let area_ms = time_get(
+    let (progress_ms, progress_areas) =
+        time_get(&http, &format!("{url}/v1/campaign/progress?date={busiest}")).await;
+    let (area_ms, area_areas) = time_get(
         &http,
         &format!("{url}/v1/campaign/progress?date={busiest}&area=H%C3%A0%20N%E1%BB%99i%203"),
     )
@@ -348,6 +356,8 @@ async fn main() {
         "seed_s": seed_s.round(),
         "progress_query_ms": (progress_ms * 10.0).round() / 10.0,
         "progress_area_query_ms": (area_ms * 10.0).round() / 10.0,
+        "progress_areas": progress_areas,
+        "progress_area_areas": area_areas,
     });
     if args.json {
         println!("{report}");
