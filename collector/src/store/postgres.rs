@@ -443,7 +443,7 @@ impl PgStore {
             .query(
                 "SELECT kind, key, channel, sum(counted)::bigint, sum(not_counted)::bigint \
                  FROM campaign_counts WHERE day = $1 AND (kind >= 5 OR strpos(key, $2) > 0) \
-                 GROUP BY kind, key, channel",
+                 AND (kind <> 4 OR $2 <> '') GROUP BY kind, key, channel",
                 &[&date, &pattern],
             )
             .await
@@ -465,10 +465,10 @@ impl PgStore {
             )
             .await
             .map_err(q)?;
-        let matches = |key: &str| path_contains(&split_key(key), &needle);
+        let matches = |key: &str| needle.is_empty() || path_contains(&split_key(key), &needle);
 
         // (kind, key) -> per channel (counted, not counted); participants per channel.
-        let mut rows: BTreeMap<(Vec<String>, Level), Row> = BTreeMap::new();
+        let mut rows: HashMap<(String, Level), Row> = HashMap::new();
         let mut day = Row::default();
         let mut unassigned = Row::default();
         let mut leaves = Row::default();
@@ -484,9 +484,7 @@ impl PgStore {
                     &mut leaves
                 }
                 k => match level_of(k) {
-                    Some(level) if matches(&key) => {
-                        rows.entry((split_key(&key), level)).or_default()
-                    }
+                    Some(level) if matches(&key) => rows.entry((key, level)).or_default(),
                     _ => continue,
                 },
             };
@@ -499,7 +497,7 @@ impl PgStore {
                 KIND_DAY => &mut day,
                 KIND_UNASSIGNED => &mut unassigned,
                 k => match level_of(k) {
-                    Some(level) if matches(&key) => match rows.get_mut(&(split_key(&key), level)) {
+                    Some(level) if matches(&key) => match rows.get_mut(&(key, level)) {
                         Some(row) => row,
                         None => continue,
                     },
@@ -533,10 +531,14 @@ impl PgStore {
                 ..leaves.counts()
             }
         };
-        let areas = rows
+        // Sorted by names, then level, as the per-sample tally sorts them.
+        let sorted: BTreeMap<(Vec<String>, Level), (String, Row)> = rows
             .into_iter()
-            .map(|((names, level), row)| {
-                let key = names.join(&KEY_SEP.to_string());
+            .map(|((key, level), row)| ((split_key(&key), level), (key, row)))
+            .collect();
+        let areas = sorted
+            .into_iter()
+            .map(|((names, level), (key, row))| {
                 let path = spelled
                     .get(&(kind_of(level), key))
                     .and_then(|s| {
