@@ -115,6 +115,17 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i]) / 1000.0
 }
 
+/// The collector process, killed (by its own handle) when the benchmark ends, also
+/// when it panics.
+struct CollectorProcess(Child);
+
+impl Drop for CollectorProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn start_collector(bin: &PathBuf, database: &str) -> (Child, String) {
     let mut child = Command::new(bin)
         .args(["--listen", "127.0.0.1:0", "--database", database])
@@ -243,7 +254,8 @@ async fn main() {
             (url, cluster.postmaster_pid())
         }
     };
-    let (mut collector, url) = start_collector(&args.collector_bin, &database);
+    let (collector, url) = start_collector(&args.collector_bin, &database);
+    let collector = CollectorProcess(collector);
     let (pg, conn) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
         .await
         .expect("connect to seed");
@@ -258,7 +270,7 @@ async fn main() {
         .expect("client");
     let errors = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let (cpu_c0, cpu_d0) = (cpu_seconds(collector.id()), database_cpu(postmaster));
+    let (cpu_c0, cpu_d0) = (cpu_seconds(collector.0.id()), database_cpu(postmaster));
     let load_start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..args.clients {
@@ -305,7 +317,7 @@ async fn main() {
         lat.extend(t.await.expect("a phone"));
     }
     let wall = load_start.elapsed().as_secs_f64();
-    let cpu_collector = (cpu_seconds(collector.id()) - cpu_c0) / wall * 100.0;
+    let cpu_collector = (cpu_seconds(collector.0.id()) - cpu_c0) / wall * 100.0;
     let cpu_database = (database_cpu(postmaster) - cpu_d0) / wall * 100.0;
     lat.sort_unstable();
     let uploads_per_s = lat.len() as f64 / wall;
@@ -337,8 +349,7 @@ async fn main() {
         .await
         .expect("count")
         .get(0);
-    let _ = collector.kill();
-    let _ = collector.wait();
+    drop(collector);
 
     let report = json!({
         "uploads_per_s": (uploads_per_s * 10.0).round() / 10.0,
