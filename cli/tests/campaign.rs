@@ -15,15 +15,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use ispeed_collector::Collector;
 use ispeed_core::participant::{Area, MeasureMode, Participant};
 use ispeed_core::platform::DeviceInfo;
 use ispeed_core::report::Uploader;
 use ispeed_core::result::ServerRef;
 use ispeed_core::store::Store;
 use ispeed_core::{MeasurementResult, NetworkContext, SystemClock, Transport};
-use ispeed_server::campaign::{AreaProgress, Level, Progress};
-use ispeed_server::collector::Collector;
 use ispeed_server::{AppState, LinkProfile, ServerConfig};
+use ispeed_spec::campaign::{AreaProgress, Level, Progress};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;

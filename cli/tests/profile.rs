@@ -87,7 +87,7 @@ async fn a_fresh_store_measures_and_uploads_with_a_profile_alone() {
     assert_eq!(doc["download"]["bytes"], 3_000_000);
     assert_eq!(doc["upload"]["bytes"], 1_000_000);
     let id = doc["id"].as_str().expect("id").parse().expect("uuid");
-    assert!(collector.document(id).expect("read").is_some(), "uploaded");
+    assert!(collector.document(id).await.expect("read").is_some(), "uploaded");
 
     // Nothing left for `upload`.
     let out = ispeed(&["upload", "--profile", &path, "--db", &db]);
@@ -113,7 +113,7 @@ async fn a_fresh_store_measures_and_uploads_with_a_profile_alone() {
         stderr.contains("deployment profile: collector: is missing"),
         "{stderr}"
     );
-    assert_eq!(collector.count().expect("count"), 1);
+    assert_eq!(collector.count().await.expect("count"), 1);
 
     // Another process measuring on the same store (the lock file beside the database
     // is held here, as a running `ispeed` or the app's worker holds it): `busy`, and
@@ -141,5 +141,5 @@ async fn a_fresh_store_measures_and_uploads_with_a_profile_alone() {
         "{stderr}"
     );
     drop(lock);
-    assert_eq!(collector.count().expect("count"), 1);
+    assert_eq!(collector.count().await.expect("count"), 1);
 }

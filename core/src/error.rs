@@ -8,7 +8,8 @@ use crate::measure::Phase;
 use crate::network::Transport;
 use crate::network::policy::iface_suffix;
 
-pub mod codes;
+/// The stable codes, listed once in the wire contract.
+pub use ispeed_spec::codes;
 
 /// Convenient alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -475,7 +476,7 @@ mod listed_codes {
             }
             assert!(
                 is_known(error.code()),
-                "code {:?} of {error:?} is missing from core/src/error/codes.rs",
+                "code {:?} of {error:?} is missing from spec/src/codes.rs",
                 error.code()
             );
         }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 /// Longest name of one level of an area, in characters: longer than any Vietnamese
 /// place name or school name, short enough that a pasted paragraph is refused.
-pub const MAX_AREA_PART_CHARS: usize = 120;
+pub const MAX_AREA_PART_CHARS: usize = ispeed_spec::area::MAX_NAME_CHARS;
 
 /// The campaign area a participant belongs to. Each level is free text or a code
 /// (`"Tản Lĩnh"` or the statistics office's `"09913"`), as the campaign prefers; the

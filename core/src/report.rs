@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use rand::Rng;
 use reqwest::{StatusCode, Url};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::clock::Clock;
@@ -31,10 +30,6 @@ use crate::store::Store;
 
 /// Route of the collector endpoint, relative to the collector's base URL.
 pub const RESULTS_ROUTE: &str = "v1/results";
-
-/// Largest confirmation body read: a confirmation is a few dozen bytes, anything
-/// much larger is not one (an HTML page from a captive portal, say).
-const MAX_CONFIRMATION_BYTES: usize = 16 * 1024;
 
 /// How uploads are retried.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,47 +88,9 @@ impl Sleeper for TokioSleeper {
     }
 }
 
-/// What the collector did with a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ConfirmStatus {
-    /// Stored now.
-    Stored,
-    /// Already held: stored by an earlier upload.
-    Duplicate,
-}
-
-/// The body a collector answers to a successful `POST /v1/results`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Confirmation {
-    /// Id of the document it holds.
-    pub id: Uuid,
-    /// Whether this request stored it.
-    pub status: ConfirmStatus,
-}
-
-impl Confirmation {
-    /// Reads a collector's answer to the upload of document `expected`: the
-    /// confirmation, or why the answer does not confirm that document (not JSON, too
-    /// large, another id).
-    pub fn parse(body: &[u8], expected: Uuid) -> std::result::Result<Self, String> {
-        if body.len() > MAX_CONFIRMATION_BYTES {
-            return Err(format!(
-                "answered {} bytes, too many for a confirmation",
-                body.len()
-            ));
-        }
-        let confirmation: Confirmation = serde_json::from_slice(body)
-            .map_err(|e| format!("the answer is not a confirmation ({e})"))?;
-        if confirmation.id != expected {
-            return Err(format!(
-                "the collector confirmed {} instead of {expected}",
-                confirmation.id
-            ));
-        }
-        Ok(confirmation)
-    }
-}
+// The confirmation is a wire contract shared with the collector.
+use ispeed_spec::upload::MAX_CONFIRMATION_BYTES;
+pub use ispeed_spec::upload::{ConfirmStatus, Confirmation};
 
 /// What one run of [`Uploader::upload_pending`] did.
 #[derive(Debug, Default)]

@@ -12,8 +12,8 @@ use crate::participant::{MeasureMode, Participant};
 use crate::platform::DeviceInfo;
 use crate::protocol::ProtocolKind;
 
-/// Value of the `schema` field.
-pub const SCHEMA: &str = "ispeed.result/1";
+/// Value of the `schema` field (the contract lives in `ispeed-spec`).
+pub const SCHEMA: &str = ispeed_spec::result::SCHEMA;
 
 /// One measurement, as stored and sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,10 +5,12 @@
 //! ([`link`]): a downlink and an uplink rate, each one pacer shared by all connections,
 //! and an added round trip. Tests, the demo and self-hosters run it; it is a library
 //! first ([`serve`], [`spawn`]) and a binary second.
+//!
+//! The collector (`POST /v1/results`, campaign progress) is its own crate,
+//! `ispeed-collector`; [`router_with_collector`] mounts it beside the measurement
+//! routes for `ispeed serve` and the tests, behind the same fault injection.
 
-pub mod campaign;
 pub mod cloudflare;
-pub mod collector;
 pub mod faults;
 pub mod librespeed;
 pub mod link;
@@ -27,7 +29,14 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use ispeed_collector::campaign;
 pub use link::{Link, LinkProfile};
+
+/// The collector, moved to `ispeed-collector`: these paths keep older code compiling.
+pub mod collector {
+    pub use ispeed_collector::{Collector, CollectorError, default_db_path, router};
+    pub use ispeed_spec::result::SCHEMA as RESULT_SCHEMA;
+}
 
 /// Largest download a single request may ask for by default: 1 GiB.
 pub const MAX_DOWNLOAD_BYTES: u64 = 1 << 30;
@@ -142,13 +151,15 @@ pub async fn serve_state(
     serve_app(listener, router(state), shutdown).await
 }
 
-/// The routes of [`router`] plus the collector endpoint ([`collector::router`]),
+/// The routes of [`router`] plus the collector's ([`ispeed_collector::router`]),
 /// with the same fault injection in front of both.
-pub fn router_with_collector(state: Arc<AppState>, collector: Arc<collector::Collector>) -> Router {
-    let collector = collector::router(collector).layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        faults::inject,
-    ));
+pub fn router_with_collector(
+    state: Arc<AppState>,
+    collector: Arc<ispeed_collector::Collector>,
+) -> Router {
+    let collector = ispeed_collector::router(collector).layer(
+        axum::middleware::from_fn_with_state(state.clone(), faults::inject),
+    );
     router(state).merge(collector)
 }
 
@@ -249,7 +260,36 @@ pub struct ServeArgs {
     pub collector_db: Option<PathBuf>,
     /// How campaign progress (`/v1/campaign/progress`, `/campaign`) is counted.
     #[command(flatten)]
-    pub campaign: campaign::CampaignArgs,
+    pub campaign: CampaignArgs,
+}
+
+/// Command-line settings of the campaign count, part of `ispeed serve`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CampaignArgs {
+    /// Time zone of the campaign's days (IANA name).
+    #[arg(long, value_name = "TZ", default_value = campaign::DEFAULT_TIME_ZONE)]
+    pub campaign_tz: String,
+    /// Participants a commune must reach each day.
+    #[arg(long, value_name = "N", default_value_t = campaign::DEFAULT_COMMUNE_TARGET)]
+    pub campaign_commune_target: u32,
+    /// Participants a hamlet must reach each day.
+    #[arg(long, value_name = "N", default_value_t = campaign::DEFAULT_HAMLET_TARGET)]
+    pub campaign_hamlet_target: u32,
+    /// Participants an organisation must reach each day (no target without it).
+    #[arg(long, value_name = "N")]
+    pub campaign_organisation_target: Option<u32>,
+}
+
+impl CampaignArgs {
+    /// The configuration these arguments describe.
+    pub fn config(&self) -> Result<campaign::CampaignConfig, String> {
+        campaign::CampaignConfig::from_settings(
+            &self.campaign_tz,
+            self.campaign_commune_target,
+            self.campaign_hamlet_target,
+            self.campaign_organisation_target,
+        )
+    }
 }
 
 impl ServeArgs {
@@ -272,9 +312,9 @@ pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
     let db = args
         .collector_db
         .clone()
-        .unwrap_or_else(collector::default_db_path);
+        .unwrap_or_else(ispeed_collector::default_db_path);
     let campaign = args.campaign.config().map_err(std::io::Error::other)?;
-    let collector = collector::Collector::open(&db)
+    let collector = ispeed_collector::Collector::open(&db)
         .map_err(std::io::Error::other)?
         .with_campaign(campaign);
     eprintln!("collector: POST /v1/results kept in {}", db.display());

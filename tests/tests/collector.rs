@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use ispeed_collector::Collector;
 use ispeed_core::report::{ConfirmStatus, RetryPolicy, Uploader};
 use ispeed_core::result::{SCHEMA, ServerRef};
 use ispeed_core::store::Store;
 use ispeed_core::{MeasurementResult, NetworkContext, SystemClock, Transport};
-use ispeed_server::collector::Collector;
 use ispeed_server::faults::Fault;
 use ispeed_server::{LinkProfile, ServerConfig};
 use tokio::net::TcpListener;
@@ -102,10 +102,12 @@ async fn pending_samples_reach_the_collector_once_even_after_it_was_down() {
     expected.sort();
     assert_eq!(sent, expected);
     assert_eq!(up.remaining, 0);
-    assert_eq!(collector.count().expect("count"), 2);
-    let held: serde_json::Value =
-        serde_json::from_str(&collector.document(a.id).expect("read").expect("a is held"))
-            .expect("held JSON");
+    assert_eq!(collector.count().await.expect("count"), 2);
+    let held = collector
+        .document(a.id)
+        .await
+        .expect("read")
+        .expect("a is held");
     assert_eq!(held["id"], a.id.to_string());
 
     // Nothing left; a second run sends none.
@@ -116,7 +118,7 @@ async fn pending_samples_reach_the_collector_once_even_after_it_was_down() {
     // answered "duplicate", held once.
     let resend = fast(&url).send(&a).await.expect("resend");
     assert_eq!(resend.status, ConfirmStatus::Duplicate);
-    assert_eq!(collector.count().expect("count"), 2);
+    assert_eq!(collector.count().await.expect("count"), 2);
     stop.cancel();
 }
 
@@ -138,7 +140,7 @@ async fn a_collector_answering_500_or_garbage_loses_nothing() {
         let (url, collector, stop) = server(&collector_db).await;
         let good = fast(&url).upload_pending(&store, &SystemClock).await;
         assert_eq!(good.sent, vec![a.id], "{fault:?}");
-        assert_eq!(collector.count().expect("count"), 1);
+        assert_eq!(collector.count().await.expect("count"), 1);
         stop.cancel();
     }
 }
@@ -162,6 +164,6 @@ async fn the_collector_refuses_what_is_not_a_result() {
             .expect("request");
         assert_eq!(resp.status().as_u16(), 400, "{body}");
     }
-    assert_eq!(collector.count().expect("count"), 0);
+    assert_eq!(collector.count().await.expect("count"), 0);
     stop.cancel();
 }

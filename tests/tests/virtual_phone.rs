@@ -63,17 +63,18 @@ struct TestCollector {
 
 impl TestCollector {
     /// Documents stored.
-    fn count(&self) -> u64 {
-        self.store.count().expect("count")
+    async fn count(&self) -> u64 {
+        self.store.count().await.expect("count")
     }
 
     /// The day's counts per area: `(participants, samples, not_counted)` per label
     /// (hamlet and commune rows both).
-    fn progress(&self, date: NaiveDate) -> BTreeMap<String, (u32, u32, u32)> {
-        let config = *self.store.campaign();
+    async fn progress(&self, date: NaiveDate) -> BTreeMap<String, (u32, u32, u32)> {
         let progress = self
             .store
-            .with_conn(|c| ispeed_server::campaign::progress(c, &config, date, None))
+            .store()
+            .progress(self.store.campaign(), date, None)
+            .await
             .expect("progress");
         progress
             .areas
@@ -82,9 +83,10 @@ impl TestCollector {
             .collect()
     }
 
-    fn holds(&self, id: &str) -> bool {
+    async fn holds(&self, id: &str) -> bool {
         self.store
             .document(id.parse().expect("uuid"))
+            .await
             .expect("read")
             .is_some()
     }
@@ -369,9 +371,9 @@ fn profile(server: &str, collector: &str) -> String {
     doc.to_string()
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..600 {
-        if done() {
+        if done().await {
             return;
         }
         tokio::time::sleep(StdDuration::from_millis(50)).await;
@@ -505,13 +507,13 @@ async fn a_campaign_week_on_three_virtual_phones() {
                     // The collector stores the document, then the connection hangs;
                     // the app is killed before the answer and opened again.
                     collector.hang_after_store.store(true, Ordering::SeqCst);
-                    let before = collector.count();
+                    let before = collector.count().await;
                     let pending_before = iphone.engine.history(1000).expect("history").len();
                     {
                         let measuring = iphone.measure(Listener::default());
                         tokio::select! {
                             r = measuring => panic!("the upload should hang: {r:?}"),
-                            () = wait_for("the collector to store", || collector.count() > before) => {}
+                            () = wait_for("the collector to store", async || collector.count().await > before) => {}
                         }
                     }
                     // Killed: every future of the app dropped with it.
@@ -555,7 +557,7 @@ async fn a_campaign_week_on_three_virtual_phones() {
         }
         if day == COLLECTOR_DOWN_DAY {
             // Nothing of the day reached the collector; every phone holds it queued.
-            let counts = collector.progress(date);
+            let counts = collector.progress(date).await;
             assert!(counts.is_empty(), "the collector was down: {counts:?}");
         }
     }
@@ -573,7 +575,7 @@ async fn a_campaign_week_on_three_virtual_phones() {
     for phone in [&auto, &iphone, &manual] {
         for m in phone.engine.history(10_000).expect("history") {
             assert!(
-                collector.holds(&m.id),
+                collector.holds(&m.id).await,
                 "{} sample {} missing",
                 phone.name,
                 m.id
@@ -581,7 +583,11 @@ async fn a_campaign_week_on_three_virtual_phones() {
             assert!(ids.insert(m.id.clone()), "one id, one sample");
         }
     }
-    assert_eq!(collector.count(), ids.len() as u64, "nothing stored twice");
+    assert_eq!(
+        collector.count().await,
+        ids.len() as u64,
+        "nothing stored twice"
+    );
 
     // The week as the scenario implies it.
     for day in 0..DAYS {
@@ -624,7 +630,7 @@ async fn a_campaign_week_on_three_virtual_phones() {
     let mut observed_total = 0;
     for day in 0..DAYS {
         let date = monday + Duration::days(i64::from(day));
-        let got = collector.progress(date);
+        let got = collector.progress(date).await;
         let mut communes: BTreeMap<String, (BTreeSet<&str>, u32, u32)> = BTreeMap::new();
         for ((d, label), (people, samples, not_counted)) in &expected.rows {
             if *d != date {

@@ -84,9 +84,57 @@ fn ensure_chromium() {
     }
 }
 
+/// Where the collector's PostgreSQL tests look for the server binaries (Debian's
+/// `postgresql-15`; `ISPEED_PG_BIN` overrides it in the tests).
+const POSTGRES_INITDB: &str = "/usr/lib/postgresql/15/bin/initdb";
+
+/// Installs Debian's PostgreSQL 15 for the collector's tests when it is missing and we
+/// may (root). The tests start and remove their own throwaway clusters; without the
+/// binaries they fail with the reason, never pass silently.
+fn ensure_postgres() {
+    if std::path::Path::new(POSTGRES_INITDB).exists()
+        || std::env::var_os("ISPEED_TEST_DATABASE_URL").is_some()
+    {
+        return;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !root {
+        eprintln!(
+            "==> postgresql-15 missing and not root: the collector's PostgreSQL tests will fail"
+        );
+        return;
+    }
+    eprintln!("==> installing postgresql-15 for the collector's tests");
+    let install = || {
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "postgresql-15",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        if !install() {
+            eprintln!(
+                "==> postgresql-15 could not be installed: the collector's PostgreSQL tests will fail"
+            );
+        }
+    }
+}
+
 /// Runs every step from the workspace root; stops at the first failure.
 pub fn run(root: &std::path::Path) -> Result<(), String> {
     ensure_chromium();
+    ensure_postgres();
     for step in STEPS {
         let start = Instant::now();
         eprintln!(

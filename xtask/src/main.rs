@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod ci;
+mod collector_bench;
 mod fuzz;
 mod soak;
 mod strings;
@@ -34,6 +35,9 @@ enum Command {
     Test,
     /// Benchmark accuracy, data use and the client's ceiling (root: network namespaces).
     Bench(bench::BenchArgs),
+    /// Load-test the collector on PostgreSQL: uploads/s, p50/p99, errors, CPU, and the
+    /// progress query over millions of seeded samples.
+    CollectorBench(collector_bench::CollectorBenchArgs),
     /// Run N measurements in a row against an emulated link; fail if a result is
     /// lost or memory or open files grow.
     Soak {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         }
         Command::Test => ci::run(&util::workspace_root()),
         Command::Bench(args) => bench::run(&util::workspace_root(), &args),
+        Command::CollectorBench(args) => collector_bench::run(&util::workspace_root(), &args),
         Command::Soak { runs } => soak::run(&util::workspace_root(), runs),
         Command::Fuzz { seconds } => fuzz::run(&util::workspace_root(), seconds),
         Command::Bindings { profile } => bindings::run(profile).map(|_| ()),

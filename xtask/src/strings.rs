@@ -1,7 +1,7 @@
 //! `cargo xtask check-strings`: every error code the engine can return has a sentence
 //! in English and Vietnamese in both apps.
 //!
-//! The codes come from the core's own list, `core/src/error/codes.rs`, compiled into
+//! The codes come from the wire contract's list, `spec/src/codes.rs`, compiled into
 //! this crate as a module (it depends on nothing), so the check and the engine can
 //! never read two different lists. The four string sets are Android's
 //! `res/values{,-vi}/strings.xml` (`error_<code>`) and iOS's
@@ -18,13 +18,13 @@ use std::path::Path;
 use crate::util::{Result, workspace_root};
 
 #[allow(dead_code)] // `is_known` serves the core's tests, not this check
-#[path = "../../core/src/error/codes.rs"]
+#[path = "../../spec/src/codes.rs"]
 mod codes;
 
 use codes::{ERROR_CODES, ErrorCode};
 
 /// The file of the `#[path]` above, from the workspace root, for messages.
-const CODES_FILE: &str = "core/src/error/codes.rs";
+const CODES_FILE: &str = "spec/src/codes.rs";
 
 /// The non-blank texts of a string set, by key.
 type Texts = BTreeMap<String, String>;

@@ -5,12 +5,9 @@ use std::fmt::Write as _;
 
 use clap::{Args, Subcommand};
 use ispeed_core::participant::Area;
-use ispeed_server::campaign::{AreaProgress, Channel, Level, Progress};
+use ispeed_spec::campaign::{AreaProgress, Channel, Level, Progress};
 
 use crate::db::DbArg;
-
-/// Route of the progress endpoint, relative to the collector's base URL.
-const PROGRESS_ROUTE: &str = "v1/campaign/progress";
 
 /// Arguments of `ispeed campaign`.
 #[derive(Debug, Clone, Args)]
@@ -102,7 +99,9 @@ pub async fn fetch(base: &str, date: Option<&str>, area: Option<&str>) -> Result
         url.set_path(&format!("{}/", url.path()));
     }
     let mut url = url
-        .join(PROGRESS_ROUTE)
+        .join(ispeed_spec::routes::relative(
+            ispeed_spec::routes::CAMPAIGN_PROGRESS,
+        ))
         .map_err(|e| format!("invalid collector URL {base:?}: {e}"))?;
     {
         let mut q = url.query_pairs_mut();
@@ -204,7 +203,7 @@ pub fn table(p: &Progress) -> String {
             r
         })
         .collect();
-    let total = |name: &str, c: &ispeed_server::campaign::Counts| {
+    let total = |name: &str, c: &ispeed_spec::campaign::Counts| {
         let mut r = vec![
             name.to_owned(),
             String::new(),
@@ -295,7 +294,7 @@ pub fn csv(p: &Progress) -> String {
         }
         out.push_str("\r\n");
     }
-    let mut total = |level: &str, c: &ispeed_server::campaign::Counts| {
+    let mut total = |level: &str, c: &ispeed_spec::campaign::Counts| {
         let _ = write!(
             out,
             "{date},{level},,{},,,{},{}{}\r\n",
@@ -315,7 +314,7 @@ pub fn csv(p: &Progress) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDate, TimeZone, Utc};
-    use ispeed_server::campaign::{ChannelCount, Counts, Split};
+    use ispeed_spec::campaign::{ChannelCount, Counts, Split};
 
     use super::*;
 

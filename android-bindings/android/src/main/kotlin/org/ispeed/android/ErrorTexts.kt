@@ -2,7 +2,7 @@
 // notification alike.
 //
 // Looked up by name (`error_<code>`) rather than through a `when` table: the codes are
-// the core's data (core/src/error/codes.rs), `cargo xtask check-strings` fails when
+// the core's data (spec/src/codes.rs), `cargo xtask check-strings` fails when
 // one lacks its English or Vietnamese string, and a table here would be a third list
 // to keep in step. res/raw/keep.xml keeps the strings through resource shrinking.
 package org.ispeed.android

@@ -5,7 +5,8 @@
 //! `error.<code>`). `cargo xtask check-strings` compiles this very file into the xtask
 //! (it depends on nothing, so keep it that way) and fails naming every code one of the
 //! four string sets lacks. A unit test in `error.rs` fails when a variant of
-//! [`crate::Error`] returns a code that is missing here.
+//! `ispeed_core::Error` returns a code that is missing here (`ispeed-core`'s
+//! `listed_codes` tests).
 
 /// One code and what it means, for whoever writes its translations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

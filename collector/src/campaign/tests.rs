@@ -3,11 +3,50 @@
 //! in `cli/tests/campaign.rs`.
 #![allow(clippy::expect_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use rusqlite::{Connection, params};
 use serde_json::json;
 
 use super::*;
+use crate::store::sqlite::{CollectorError, SqliteStore, backfill, progress};
+
+/// A SQLite store with the campaign settings its counts use.
+struct Fixture {
+    store: SqliteStore,
+    config: CampaignConfig,
+}
+
+impl Fixture {
+    fn open(path: &Path) -> Result<Self, CollectorError> {
+        Ok(Self {
+            store: SqliteStore::open(path)?,
+            config: CampaignConfig::default(),
+        })
+    }
+
+    fn with_campaign(mut self, config: CampaignConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    fn campaign(&self) -> &CampaignConfig {
+        &self.config
+    }
+
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.store.with_conn(f)
+    }
+
+    fn insert(&self, id: Uuid, document: &str) -> Result<crate::Inserted, String> {
+        let doc = crate::ingest::accept(document.as_bytes()).map_err(|r| r.message)?;
+        assert_eq!(doc.id, id);
+        self.store.insert(&doc).map_err(|e| e.to_string())
+    }
+}
 
 struct TempCollector(PathBuf);
 
@@ -52,7 +91,7 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date literal")
 }
 
-fn count_day(c: &Collector, day: &str, area: Option<&str>) -> Progress {
+fn count_day(c: &Fixture, day: &str, area: Option<&str>) -> Progress {
     c.with_conn(|conn| progress(conn, c.campaign(), date(day), area))
         .expect("count")
 }
@@ -80,7 +119,7 @@ fn an_area_counts_in_its_commune_hamlet_and_organisation() {
         "hamlet": "Thôn 3", "organisation": "THCS Tản Lĩnh", "extra": 1, "town": 5
     }))
     .expect("area");
-    let rows = a.rows();
+    let rows = area_rows(&a);
     assert_eq!(
         rows,
         vec![
@@ -112,10 +151,13 @@ fn an_area_counts_in_its_commune_hamlet_and_organisation() {
     // Levels that are not text are ignored; an area of only a province counts nowhere.
     assert_eq!(AreaDoc::from_value(&json!({ "commune": 7 })), None);
     let p = AreaDoc::from_value(&json!({ "province": "Hà Nội" })).expect("area");
-    assert!(p.rows().is_empty());
+    assert!(area_rows(&p).is_empty());
     // A huge name is cut, not stored whole.
     let long = AreaDoc::from_value(&json!({ "commune": "x".repeat(10_000) })).expect("area");
-    assert_eq!(long.commune.map(|c| c.len()), Some(MAX_NAME_CHARS));
+    assert_eq!(
+        long.commune.map(|c| c.len()),
+        Some(ispeed_spec::area::MAX_NAME_CHARS)
+    );
 }
 
 #[test]
@@ -127,7 +169,7 @@ fn spellings_that_differ_only_in_case_spacing_or_unicode_form_are_one_area() {
     assert_eq!(normalise(nfc), normalise(nfd));
     assert_eq!(normalise(" TẢN   lĩnh "), normalise(nfc));
     let tc = TempCollector::new("spelling");
-    let c = Collector::open(&tc.db()).expect("open");
+    let c = Fixture::open(&tc.db()).expect("open");
     for (name, install) in [(nfc, 1u128), (nfc, 2), (nfd, 3), ("tản  lĩnh", 4)] {
         let (id, d) = doc(
             Some(Uuid::from_u128(install)),
@@ -153,7 +195,7 @@ fn spellings_that_differ_only_in_case_spacing_or_unicode_form_are_one_area() {
 #[test]
 fn days_are_cut_at_local_midnight_whatever_the_upload_time() {
     let tc = TempCollector::new("midnight");
-    let c = Collector::open(&tc.db()).expect("open");
+    let c = Fixture::open(&tc.db()).expect("open");
     let area = json!({ "commune": "Tản Lĩnh" });
     // Vietnam is UTC+7: local 4 May is 3 May 17:00Z .. 4 May 17:00Z.
     for (t, install) in [
@@ -187,9 +229,7 @@ fn days_are_cut_at_local_midnight_whatever_the_upload_time() {
         time_zone: chrono_tz::UTC,
         ..CampaignConfig::default()
     };
-    let c = Collector::open(&tc.db())
-        .expect("reopen")
-        .with_campaign(utc);
+    let c = Fixture::open(&tc.db()).expect("reopen").with_campaign(utc);
     assert_eq!(
         (
             participants_in(&c, "2026-05-03"),
@@ -199,7 +239,7 @@ fn days_are_cut_at_local_midnight_whatever_the_upload_time() {
     );
 }
 
-fn participants_in(c: &Collector, day: &str) -> u32 {
+fn participants_in(c: &Fixture, day: &str) -> u32 {
     count_day(c, day, None).totals.participants
 }
 
@@ -225,7 +265,7 @@ fn targets_are_configurable_per_level() {
         organisation_target: Some(5),
         ..CampaignConfig::default()
     };
-    let c = Collector::open(&tc.db()).expect("open").with_campaign(cfg);
+    let c = Fixture::open(&tc.db()).expect("open").with_campaign(cfg);
     for install in 1..=2u128 {
         let (id, d) = doc(
             Some(Uuid::from_u128(install)),
@@ -250,7 +290,7 @@ fn targets_are_configurable_per_level() {
         ]
     );
     // Without an organisation target there is no verdict for it.
-    let c = Collector::open(&tc.db())
+    let c = Fixture::open(&tc.db())
         .expect("reopen")
         .with_campaign(CampaignConfig::default());
     let p = count_day(&c, "2026-05-04", None);
@@ -289,7 +329,7 @@ fn documents_stored_before_the_count_existed_are_indexed_on_open() {
         )
         .expect("old rows");
     }
-    let c = Collector::open(&tc.db()).expect("open old file");
+    let c = Fixture::open(&tc.db()).expect("open old file");
     let p = count_day(&c, "2026-05-04", None);
     assert_eq!(p.totals.participants, 1);
     assert_eq!(p.areas[0].split.android_auto.participants, 1);
@@ -322,7 +362,7 @@ fn a_bad_date_is_refused_with_the_expected_form() {
 #[test]
 fn the_page_escapes_names_and_carries_every_figure() {
     let tc = TempCollector::new("page");
-    let c = Collector::open(&tc.db()).expect("open");
+    let c = Fixture::open(&tc.db()).expect("open");
     let (id, d) = doc(
         Some(Uuid::from_u128(1)),
         json!({ "commune": "<script>alert(1)</script> & Co" }),
