@@ -87,7 +87,10 @@ async fn a_fresh_store_measures_and_uploads_with_a_profile_alone() {
     assert_eq!(doc["download"]["bytes"], 3_000_000);
     assert_eq!(doc["upload"]["bytes"], 1_000_000);
     let id = doc["id"].as_str().expect("id").parse().expect("uuid");
-    assert!(collector.document(id).await.expect("read").is_some(), "uploaded");
+    assert!(
+        collector.document(id).await.expect("read").is_some(),
+        "uploaded"
+    );
 
     // Nothing left for `upload`.
     let out = ispeed(&["upload", "--profile", &path, "--db", &db]);
