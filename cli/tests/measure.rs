@@ -117,7 +117,6 @@ async fn measure_with_a_server_or_a_list_runs_the_session() {
         .write(true)
         .open(format!("{db}.measure.lock"))
         .expect("lock file");
-    #[allow(clippy::incompatible_msrv)] // stable since 1.89, the toolchain in use
     lock.try_lock().expect("free");
     let mut args = vec!["measure", "--server", &url];
     args.extend(lab);
