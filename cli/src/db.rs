@@ -1,14 +1,13 @@
-//! The `--db PATH` option and what the CLI stores after each measurement.
+//! The `--db PATH` option: the store of every command.
 //!
-//! Every finished measurement lands in the store; every failed one is recorded with
-//! its error code, so `ispeed history` shows both.
+//! What a measurement stores (the result, or the failure with its code, so
+//! `ispeed history` shows both) is the session's to write
+//! ([`ispeed_core::session::Session::measure`]), for the CLI as for the phone.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use ispeed_core::participant::MeasureMode;
-use ispeed_core::store::{FailedAttempt, Store};
-use ispeed_core::{Clock, MeasureRequest, MeasurementResult, Platform, SystemClock};
+use ispeed_core::store::Store;
 
 /// Where the samples are kept.
 #[derive(Debug, Clone, Default, Args)]
@@ -42,46 +41,5 @@ impl DbArg {
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         Store::open(&path).map_err(|e| e.to_string())
-    }
-}
-
-/// Stores the outcome of a measurement: the result, marked with this install's
-/// participant and `mode`, or the failure with its code.
-/// Returns the result, or the measurement's error as the message to show.
-pub fn record(
-    store: &Store,
-    request: &MeasureRequest,
-    platform: &dyn Platform,
-    mode: MeasureMode,
-    outcome: ispeed_core::Result<MeasurementResult>,
-) -> Result<MeasurementResult, String> {
-    match outcome {
-        Ok(mut result) => {
-            store.stamp(&mut result, mode).map_err(|e| {
-                format!(
-                    "the measurement {} finished but was not stored: {e}",
-                    result.id
-                )
-            })?;
-            store.save_result(&result).map_err(|e| {
-                format!(
-                    "the measurement {} finished but was not stored: {e}",
-                    result.id
-                )
-            })?;
-            Ok(result)
-        }
-        Err(error) => {
-            let failure = FailedAttempt::new(
-                SystemClock.now(),
-                &request.server,
-                platform.network().transport,
-                &error,
-            );
-            if let Err(e) = store.save_failure(&failure) {
-                eprintln!("ispeed: could not record the failure: {e}");
-            }
-            Err(error.to_string())
-        }
     }
 }

@@ -1,10 +1,9 @@
 //! The campaign options of `measure` and `demo`: `--area SPEC` (stored in the
-//! settings the first time) and `--collector URL` (upload right after measuring).
+//! settings the first time) and `--collector URL` (the session uploads to it right
+//! after measuring).
 
 use clap::Args;
-use ispeed_core::SystemClock;
 use ispeed_core::participant::Area;
-use ispeed_core::report::Uploader;
 use ispeed_core::store::{AreaSetting, Store};
 
 /// Campaign participation on a measuring command.
@@ -44,29 +43,6 @@ impl ParticipationArgs {
                 "this install's campaign area is already \"{old}\"; \
                  change it with `ispeed campaign area --set SPEC`, or leave out --area"
             )),
-        }
-    }
-
-    /// Uploads the pending samples to `--collector`, when given; the summary goes to
-    /// stderr. A failure leaves the samples queued for `ispeed upload`.
-    pub async fn upload(&self, store: &Store) -> Result<(), String> {
-        let Some(url) = &self.collector else {
-            return Ok(());
-        };
-        let uploader = Uploader::new(url).map_err(|e| e.to_string())?;
-        let summary = uploader.upload_pending(store, &SystemClock).await;
-        for (id, why) in &summary.rejected {
-            eprintln!("refused by the collector, kept: {id}: {why}");
-        }
-        eprintln!(
-            "{} sent to {}, {} pending",
-            summary.sent.len(),
-            uploader.results_url(),
-            summary.remaining
-        );
-        match summary.error {
-            Some(e) => Err(format!("{e} (`ispeed upload` sends it later)")),
-            None => Ok(()),
         }
     }
 }

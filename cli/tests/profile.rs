@@ -127,7 +127,6 @@ async fn a_fresh_store_measures_and_uploads_with_a_profile_alone() {
         .write(true)
         .open(format!("{db}.measure.lock"))
         .expect("lock file");
-    #[allow(clippy::incompatible_msrv)] // stable since 1.89, the toolchain in use
     lock.try_lock().expect("free");
     let out = ispeed(&[
         "measure",

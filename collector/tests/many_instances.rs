@@ -77,13 +77,13 @@ fn document(client: usize, n: usize) -> Value {
         "schema": "ispeed.result/1", "id": Uuid::new_v4(),
         "started_at": "2026-05-04T03:00:00Z",
         "network": { "transport": "cellular" },
-        "device": { "platform": if n % 3 == 0 { "ios" } else { "android" }, "os_version": "", "model": "", "app_version": "0.1.0" },
-        "valid": n % 10 != 0,
+        "device": { "platform": if n.is_multiple_of(3) { "ios" } else { "android" }, "os_version": "", "model": "", "app_version": "0.1.0" },
+        "valid": !n.is_multiple_of(10),
         "participant": {
             "install_id": Uuid::from_u128((client * 1000 + n % 7) as u128),
             "area": { "province": "Hà Nội", "commune": format!("Xã {}", client % 4), "hamlet": format!("Thôn {}", n % 3) },
         },
-        "mode": if n % 2 == 0 { "auto" } else { "manual" },
+        "mode": if n.is_multiple_of(2) { "auto" } else { "manual" },
     })
 }
 

@@ -1,13 +1,20 @@
 //! `ispeed demo`: a measurement against a server started in this process on loopback,
-//! behind an emulated mobile link. Works on a machine with no network at all.
+//! behind an emulated mobile link. Works on a machine with no network at all. The
+//! measurement is the session's "measure now", as `ispeed measure` runs it: the store,
+//! the one-at-a-time lock, the upload to `--collector`.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use clap::Args;
-use ispeed_core::{MeasureRequest, NetworkContext, StaticPlatform, Transport};
+use ispeed_core::network::NetworkPolicy;
+use ispeed_core::participant::MeasureMode;
+use ispeed_core::protocol::ProtocolKind;
+use ispeed_core::session::{MeasurePlan, Server, Session};
+use ispeed_core::{NetworkContext, StaticPlatform, Transport};
 use ispeed_server::{LinkProfile, ServerConfig};
 
-use super::measure::{MeasureOptions, print_result, run_measurement};
+use super::measure::{MeasureOptions, measure_in, print_result, upload_after};
 
 /// Arguments of `ispeed demo`.
 #[derive(Debug, Clone, Args)]
@@ -38,8 +45,22 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             return Err(format!("{name} must be a positive rate, got {r}"));
         }
     }
-    let store = args.options.db.open()?;
-    args.options.campaign.apply_area(&store)?;
+    let config = args.options.config()?;
+    let mut platform = StaticPlatform::new(Transport::Loopback);
+    if args.emulate_cellular || args.options.campaign.area.is_some() {
+        platform.network = NetworkContext {
+            interface: Some("lo".to_owned()),
+            operator: Some("emulated".to_owned()),
+            ..NetworkContext::with_transport(Transport::Cellular)
+        };
+    }
+    let session = Session::open_db(
+        &args.options.db.path(),
+        Arc::new(platform),
+        args.options.session_options()?,
+    )
+    .map_err(|e| e.to_string())?;
+    args.options.campaign.apply_area(session.store())?;
     let link = LinkProfile {
         down_mbps: Some(args.down_mbps),
         up_mbps: Some(args.up_mbps),
@@ -60,20 +81,20 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             args.rtt_ms
         );
     }
-    let mut request = MeasureRequest::new(server.url());
-    request.config = args.options.config()?;
-    // The demo runs on loopback by design: any network is allowed, and the banner says so.
-    request.policy = ispeed_core::network::NetworkPolicy::AnyNetwork;
-    let mut platform = StaticPlatform::new(Transport::Loopback);
-    if args.emulate_cellular || args.options.campaign.area.is_some() {
-        platform.network = NetworkContext {
-            interface: Some("lo".to_owned()),
-            operator: Some("emulated".to_owned()),
-            ..NetworkContext::with_transport(Transport::Cellular)
-        };
-    }
-    let result = run_measurement(request, &platform, args.options.json, &store).await;
+    let plan = MeasurePlan {
+        server: Some(Server {
+            url: server.url(),
+            protocol: ProtocolKind::Ispeed,
+        }),
+        mode: Some(MeasureMode::Manual),
+        config: Some(config.clone()),
+        // The demo runs on loopback by design: any network is allowed, and the
+        // banner says so.
+        policy: Some(NetworkPolicy::AnyNetwork),
+        ..MeasurePlan::default()
+    };
+    let result = measure_in(&session, plan, &config, args.options.json).await;
     server.stop().await;
     print_result(&result?, args.options.json)?;
-    args.options.campaign.upload(&store).await
+    upload_after(&session).await
 }

@@ -1,6 +1,6 @@
 //! `ispeed measure`: one measurement against a server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +9,10 @@ use ispeed_core::measure::{ProgressListener, Silent};
 use ispeed_core::network::NetworkPolicy;
 use ispeed_core::participant::MeasureMode;
 use ispeed_core::profile::Profile;
-use ispeed_core::protocol::detect::ProtocolChoice;
-use ispeed_core::session::{MeasurePlan, Session, SessionOptions};
-use ispeed_core::{Error, MeasureConfig, MeasureRequest, MeasurementResult, Platform, SystemClock};
+use ispeed_core::protocol::detect::{self, ProtocolChoice};
+use ispeed_core::report::Uploader;
+use ispeed_core::session::{MeasurePlan, Server, Session, SessionOptions, data_budget};
+use ispeed_core::{Error, MeasureConfig, MeasurementResult, Platform};
 use tokio_util::sync::CancellationToken;
 
 use crate::emitter;
@@ -28,7 +29,8 @@ pub struct MeasureOptions {
     /// Time budget of each transfer phase, seconds.
     #[arg(long)]
     pub max_seconds: Option<f64>,
-    /// Byte budget of each transfer phase, megabytes (10^6 bytes).
+    /// Mobile data budget of the download, megabytes (10^6 bytes); the upload gets a
+    /// third of it (at least 1 MB): the phone's rule, capped by a profile's budget.
     #[arg(long)]
     pub max_mbytes: Option<f64>,
     /// Allow plain HTTP to a server that is not on this machine (labs only).
@@ -59,9 +61,22 @@ impl MeasureOptions {
             if !(m.is_finite() && m > 0.0) {
                 return Err(format!("--max-mbytes must be a positive number, got {m}"));
             }
-            c = c.with_max_bytes((m * 1e6) as u64);
+            // The phone's rule (its `max_megabytes` setting), not a per-phase cap.
+            c = data_budget(c, (m * 1e6) as u64);
         }
         Ok(c)
+    }
+
+    /// The session options of these flags: `--collector` receives the samples.
+    /// Checked here, so a mistyped URL stops the command before any data is spent.
+    pub fn session_options(&self) -> Result<SessionOptions, String> {
+        if let Some(url) = &self.campaign.collector {
+            Uploader::new(url).map_err(|e| e.to_string())?;
+        }
+        Ok(SessionOptions {
+            collector: self.campaign.collector.clone(),
+            ..SessionOptions::default()
+        })
     }
 }
 
@@ -97,12 +112,13 @@ pub struct MeasureArgs {
     pub options: MeasureOptions,
 }
 
-/// Runs one measurement with progress on stderr, cancelled by Ctrl-C.
-pub async fn run_measurement(
-    request: MeasureRequest,
-    platform: &dyn Platform,
+/// Runs the session's "measure now" with progress on stderr, cancelled by Ctrl-C. The
+/// session stores the outcome (the result, or the failure with its code).
+pub async fn measure_in(
+    session: &Session,
+    plan: MeasurePlan,
+    config: &MeasureConfig,
     json: bool,
-    store: &ispeed_core::store::Store,
 ) -> Result<MeasurementResult, String> {
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
@@ -114,20 +130,23 @@ pub async fn run_measurement(
     let listener: Box<dyn ProgressListener> = if json {
         Box::new(Silent)
     } else {
-        Box::new(emitter::Human::new(&request.config))
+        Box::new(emitter::Human::new(config))
     };
-    let result =
-        ispeed_core::measure(&request, platform, &SystemClock, listener.as_ref(), &cancel).await;
+    let measured = session.measure(plan, listener.as_ref(), &cancel).await;
     drop(listener);
     watcher.abort();
-    let not_cellular = matches!(result, Err(Error::NotCellular { .. }));
-    crate::db::record(store, &request, platform, MeasureMode::Manual, result).map_err(|e| {
-        if not_cellular {
+    measured.map_err(|e| lab_hint(&e))
+}
+
+/// The message of a measurement's error, with the lab flag that lifts the network
+/// policy when that is what refused it.
+fn lab_hint(e: &Error) -> String {
+    match e {
+        Error::NotCellular { .. } | Error::WifiOn { .. } => {
             format!("{e}; for a lab run, pass --allow-any-network")
-        } else {
-            e
         }
-    })
+        e => e.to_string(),
+    }
 }
 
 /// Prints a finished result: the document alone with `json`, else a summary.
@@ -141,60 +160,119 @@ pub fn print_result(result: &MeasurementResult, json: bool) -> Result<(), String
     Ok(())
 }
 
-/// `ispeed measure`.
+/// After a measurement: the session's upload run, when the session has a collector
+/// (`--collector`, or the profile's). The summary goes to stderr (stdout carries the
+/// result); a failure leaves the samples queued for `ispeed upload`.
+pub async fn upload_after(session: &Session) -> Result<(), String> {
+    let Some(uploader) = session.uploader().map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    let label = uploader.results_url().to_string();
+    super::upload::report(&session.upload(true).await, &label, false)
+}
+
+/// The network policy of `--allow-any-network`.
+fn policy(allow_any_network: bool) -> NetworkPolicy {
+    if allow_any_network {
+        NetworkPolicy::AnyNetwork
+    } else {
+        NetworkPolicy::CellularOnly
+    }
+}
+
+/// `ispeed measure`: the session's "measure now" against `--server`, the nearest of
+/// `--list` or the nearest of the profile's servers; stored in `--db`; uploaded to
+/// `--collector` (or the profile's collector).
 pub async fn run(args: MeasureArgs) -> Result<(), String> {
     if let Some(path) = args.profile.clone() {
         return run_with_profile(args, &path).await;
     }
-    // Opened first: a database that cannot be used stops us before any data is spent.
-    let store = args.options.db.open()?;
-    args.options.campaign.apply_area(&store)?;
     let mut config = args.options.config()?;
     config.interface = args.interface.clone();
-    let policy = if args.allow_any_network {
-        NetworkPolicy::AnyNetwork
-    } else {
-        NetworkPolicy::CellularOnly
+    let options = args.options.session_options()?;
+    let list = match &args.list {
+        Some(path) => Some(super::servers::load_list(Some(path))?),
+        None => None,
     };
-    let ensure_network = async |url: &str| -> Result<(), String> {
-        let platform = crate::platform::desktop(url, args.interface.clone()).await?;
-        policy.check(&platform.network()).map_err(|v| {
-            format!(
-                "{}; for a lab run, pass --allow-any-network",
-                Error::from(v)
-            )
-        })
+    let route_to = match (&args.server, &list) {
+        (Some(server), _) => {
+            // Before detection and the platform's route lookup: not even a DNS query
+            // to a server that would be refused.
+            ispeed_core::protocol::check_transport(server, config.allow_plain_http)
+                .map_err(|e| e.to_string())?;
+            server.clone()
+        }
+        // A desktop pings and measures the list's servers through one interface: the
+        // route to the first.
+        (None, Some(list)) => list
+            .candidates
+            .first()
+            .map(|c| c.url.clone())
+            .ok_or_else(|| format!("{}: it holds no usable server", display(&args.list)))?,
+        (None, None) => return Err("give --server, --list or --profile".to_owned()),
     };
-    if let Some(server) = args.server.as_deref() {
-        // Before detection and the platform's route lookup: not even a DNS query to a
-        // server that would be refused.
-        ispeed_core::protocol::check_transport(server, config.allow_plain_http)
-            .map_err(|e| e.to_string())?;
+    let platform: Arc<dyn Platform> =
+        Arc::from(crate::platform::desktop(&route_to, args.interface.clone()).await?);
+    // Opened before any request: a database that cannot be used, or a second
+    // measurement of it, stops us before any data is spent.
+    let session = Session::open_db(&args.options.db.path(), Arc::clone(&platform), options)
+        .map_err(|e| e.to_string())?;
+    args.options.campaign.apply_area(session.store())?;
+    let policy = policy(args.allow_any_network);
+    let server = match (&args.server, args.protocol) {
+        (Some(url), ProtocolChoice::Fixed(protocol)) => Some(Server {
+            url: url.clone(),
+            protocol,
+        }),
+        (Some(url), ProtocolChoice::Auto) => {
+            // Detection sends requests: a network the policy refuses moves no bytes.
+            policy
+                .check(&platform.network())
+                .map_err(|v| lab_hint(&Error::from(v)))?;
+            let found = detect::detect(url, &config)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !args.options.json {
+                eprintln!("{} speaks the {} protocol", found.base, found.kind);
+            }
+            Some(Server {
+                url: found.base,
+                protocol: found.kind,
+            })
+        }
+        (None, _) => None,
+    };
+    let candidates = list.map(|l| l.candidates);
+    let ranked = candidates.as_ref().map_or(0, Vec::len);
+    let plan = MeasurePlan {
+        server,
+        candidates,
+        mode: Some(MeasureMode::Manual),
+        config: Some(config.clone()),
+        policy: Some(policy),
+    };
+    let result = measure_in(&session, plan, &config, args.options.json).await?;
+    if ranked > 0 && !args.options.json {
+        eprintln!(
+            "measured the nearest of {ranked} servers: {}",
+            result.server.url
+        );
     }
-    let (server, protocol) = super::servers::resolve(
-        args.server.as_deref(),
-        args.list.as_deref(),
-        args.protocol,
-        &config,
-        args.options.json,
-        ensure_network,
-    )
-    .await?;
-    let mut request = MeasureRequest::new(server.clone());
-    request.protocol = protocol;
-    request.config = config;
-    request.policy = policy;
-    let platform = crate::platform::desktop(&server, args.interface).await?;
-    let result = run_measurement(request, platform.as_ref(), args.options.json, &store).await?;
     print_result(&result, args.options.json)?;
-    args.options.campaign.upload(&store).await
+    upload_after(&session).await
+}
+
+fn display(path: &Option<PathBuf>) -> String {
+    path.as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 /// Opens the session of `--db` under the profile in `path`, on the desktop platform
 /// of the route to the profile's first server (a desktop measures its servers through
 /// one interface).
 pub async fn profile_session(
-    path: &std::path::Path,
+    path: &Path,
     db: &crate::db::DbArg,
     interface: Option<String>,
     options: SessionOptions,
@@ -217,59 +295,23 @@ pub async fn profile_session(
 }
 
 /// `ispeed measure --profile FILE`: the session's "measure now", as the phone runs it
-/// (server ranking, the profile's budget, the store), then the upload.
-async fn run_with_profile(args: MeasureArgs, path: &std::path::Path) -> Result<(), String> {
-    let (session, profile) = profile_session(
-        path,
-        &args.options.db,
-        args.interface.clone(),
-        SessionOptions::default(),
-    )
-    .await?;
-    args.options.campaign.apply_area(session.store())?;
+/// (server ranking, the profile's budget, the store), then the upload to the
+/// profile's collector (or `--collector`).
+async fn run_with_profile(args: MeasureArgs, path: &Path) -> Result<(), String> {
     let mut config = args.options.config()?;
     config.interface = args.interface.clone();
-    if let Some(m) = args.options.max_mbytes {
-        // The campaign's rule: the download budget given, a third of it for the upload.
-        config = ispeed_core::session::manual_budget(config, m.ceil() as u64);
-    }
-    let policy = if args.allow_any_network {
-        NetworkPolicy::AnyNetwork
-    } else {
-        NetworkPolicy::CellularOnly
-    };
+    let options = args.options.session_options()?;
+    let (session, profile) =
+        profile_session(path, &args.options.db, args.interface.clone(), options).await?;
+    args.options.campaign.apply_area(session.store())?;
     eprintln!("campaign: {}", profile.campaign);
     let plan = MeasurePlan {
-        server: None,
         mode: Some(MeasureMode::Manual),
         config: Some(config.clone()),
-        policy: Some(policy),
+        policy: Some(policy(args.allow_any_network)),
+        ..MeasurePlan::default()
     };
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
-    let listener: Box<dyn ProgressListener> = if args.options.json {
-        Box::new(Silent)
-    } else {
-        Box::new(emitter::Human::new(&config))
-    };
-    let measured = session.measure(plan, listener.as_ref(), &cancel).await;
-    drop(listener);
-    watcher.abort();
-    let result = measured.map_err(|e| match e {
-        Error::NotCellular { .. } | Error::WifiOn { .. } => {
-            format!("{e}; for a lab run, pass --allow-any-network")
-        }
-        e => e.to_string(),
-    })?;
+    let result = measure_in(&session, plan, &config, args.options.json).await?;
     print_result(&result, args.options.json)?;
-    if args.options.campaign.collector.is_some() {
-        return args.options.campaign.upload(session.store()).await;
-    }
-    // stdout carries the result (the document alone with --json).
-    super::upload::report(&session.upload(true).await, &profile.collector, false)
+    upload_after(&session).await
 }

@@ -1,14 +1,12 @@
 //! `ispeed servers`: ping the servers of a list and print them nearest first; and the
-//! selection `ispeed measure --list` runs before measuring.
+//! list `ispeed measure --list` hands to the session to rank.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use ispeed_core::MeasureConfig;
-use ispeed_core::protocol::ProtocolKind;
-use ispeed_core::protocol::detect::{self, ProtocolChoice};
-use ispeed_core::servers::{self, Candidate, Rejected, Selection, SelectionConfig, ServerList};
+use ispeed_core::servers::{self, Rejected, Selection, SelectionConfig, ServerList};
 use serde::Serialize;
 
 /// Arguments of `ispeed servers`.
@@ -102,52 +100,4 @@ fn table(selection: &Selection, rejected: &[Rejected]) -> String {
         ));
     }
     out
-}
-
-/// The server to measure and its protocol: the given `server` (its protocol
-/// detected when `choice` is auto), or the nearest of the `list`.
-pub async fn resolve(
-    server: Option<&str>,
-    list: Option<&Path>,
-    choice: ProtocolChoice,
-    config: &MeasureConfig,
-    quiet: bool,
-    ensure_network: impl AsyncFn(&str) -> Result<(), String>,
-) -> Result<(String, ProtocolKind), String> {
-    if let Some(server) = server {
-        return match choice {
-            ProtocolChoice::Fixed(kind) => Ok((server.to_owned(), kind)),
-            ProtocolChoice::Auto => {
-                // Detection sends requests: a network the policy refuses moves no bytes.
-                ensure_network(server).await?;
-                let found = detect::detect(server, config)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !quiet {
-                    eprintln!("{} speaks the {} protocol", found.base, found.kind);
-                }
-                Ok((found.base, found.kind))
-            }
-        };
-    }
-    let list = load_list(list)?;
-    // Selection pings every candidate: check the network before the first ping.
-    if let Some(first) = list.candidates.first() {
-        ensure_network(&first.url).await?;
-    }
-    let (best, selection) = servers::select(&list.candidates, &SelectionConfig::default(), config)
-        .await
-        .map_err(|e| e.to_string())?;
-    if !quiet {
-        eprintln!(
-            "nearest of {} servers: {} ({}, {:.1} ms median round trip; {} skipped)",
-            list.candidates.len(),
-            best.candidate.name,
-            best.candidate.url,
-            best.median_ms,
-            selection.skipped.len()
-        );
-    }
-    let Candidate { url, protocol, .. } = best.candidate;
-    Ok((url, protocol))
 }

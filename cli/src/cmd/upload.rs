@@ -4,8 +4,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use ispeed_core::SystemClock;
-use ispeed_core::report::Uploader;
 use ispeed_core::session::{Session, SessionOptions, UploadOutcome};
 use ispeed_core::{StaticPlatform, Transport};
 
@@ -49,31 +47,25 @@ pub fn report(outcome: &UploadOutcome, collector: &str, ids_on_stdout: bool) -> 
     }
 }
 
-/// `ispeed upload`: prints the id of every sample sent on stdout, a summary on stderr.
+/// `ispeed upload`: the session's upload run to `--collector` (else the profile's);
+/// prints the id of every sample sent on stdout, a summary on stderr.
 pub async fn run(args: UploadArgs) -> Result<(), String> {
-    if let (Some(path), None) = (&args.profile, &args.collector) {
-        let profile = ispeed_core::profile::Profile::load(path).map_err(|e| e.to_string())?;
-        let collector = profile.collector.clone();
-        let options = SessionOptions {
-            profile: Some(profile),
-            ..SessionOptions::default()
-        };
-        // Uploading needs no view of the network.
-        let platform = Arc::new(StaticPlatform::new(Transport::Unknown));
-        let session =
-            Session::open_db(&args.db.path(), platform, options).map_err(|e| e.to_string())?;
-        return report(&session.upload(true).await, &collector, true);
-    }
-    let collector = args.collector.unwrap_or_default();
-    let store = args.db.open()?;
-    let uploader = Uploader::new(&collector).map_err(|e| e.to_string())?;
-    let summary = uploader.upload_pending(&store, &SystemClock).await;
-    let outcome = UploadOutcome {
-        sent: summary.sent,
-        rejected: summary.rejected,
-        remaining: summary.remaining,
-        error: summary.error,
-        deferred_until: None,
+    let profile = match &args.profile {
+        Some(path) => Some(ispeed_core::profile::Profile::load(path).map_err(|e| e.to_string())?),
+        None => None,
     };
-    report(&outcome, uploader.results_url().as_str(), true)
+    let options = SessionOptions {
+        profile,
+        collector: args.collector.clone(),
+        ..SessionOptions::default()
+    };
+    // Uploading needs no view of the network.
+    let platform = Arc::new(StaticPlatform::new(Transport::Unknown));
+    let session =
+        Session::open_db(&args.db.path(), platform, options).map_err(|e| e.to_string())?;
+    let collector = match session.uploader().map_err(|e| e.to_string())? {
+        Some(uploader) => uploader.results_url().to_string(),
+        None => return Err("give --collector or --profile".to_owned()),
+    };
+    report(&session.upload(true).await, &collector, true)
 }

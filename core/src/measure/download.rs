@@ -107,14 +107,13 @@ fn check_response(resp: &Response) -> Result<()> {
             });
         }
     }
-    if let Some(ct) = resp.headers().get(CONTENT_TYPE) {
-        if ct.to_str().unwrap_or("").starts_with("text/html") {
-            return Err(Error::Protocol {
-                phase: PHASE,
-                detail: "got an HTML page (a captive portal or login page?) instead of data"
-                    .to_owned(),
-            });
-        }
+    if let Some(ct) = resp.headers().get(CONTENT_TYPE)
+        && ct.to_str().unwrap_or("").starts_with("text/html")
+    {
+        return Err(Error::Protocol {
+            phase: PHASE,
+            detail: "got an HTML page (a captive portal or login page?) instead of data".to_owned(),
+        });
     }
     Ok(())
 }

@@ -110,10 +110,10 @@ fn body(len: u64, handed_over: Option<Arc<AtomicBool>>, stop: CancellationToken)
             )));
         }
         let chunk = chunks.next()?;
-        if chunks.peek().is_none() {
-            if let Some(flag) = &handed_over {
-                flag.store(true, Ordering::Release);
-            }
+        if chunks.peek().is_none()
+            && let Some(flag) = &handed_over
+        {
+            flag.store(true, Ordering::Release);
         }
         Some(Ok(chunk))
     });

@@ -83,10 +83,10 @@ pub async fn detect(base: &str, config: &MeasureConfig) -> Result<Detected> {
         base: url.to_string(),
     };
 
-    if let Some(body) = get(&client, &join(&root, "info"), MAX_INFO_BYTES, config).await? {
-        if speaks_native(&body) {
-            return Ok(found(ProtocolKind::Ispeed, &root));
-        }
+    if let Some(body) = get(&client, &join(&root, "info"), MAX_INFO_BYTES, config).await?
+        && speaks_native(&body)
+    {
+        return Ok(found(ProtocolKind::Ispeed, &root));
     }
     for dir in [root.clone(), join(&root, "backend/")] {
         let url = join(&dir, "empty.php");

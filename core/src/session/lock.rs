@@ -33,13 +33,8 @@ impl FileLock {
             .write(true)
             .open(path)
             .map_err(|e| storage(format!("cannot open the lock file: {e}")))?;
-        // `File::try_lock` is stable since Rust 1.89 (this project builds with 1.95).
-        // The workspace's `rust-version` still says 1.85: raising it also turns on
-        // clippy's let-chain lints in modules other branches are editing, so that is
-        // left to the merge.
-        #[allow(clippy::incompatible_msrv)]
-        let locked = file.try_lock();
-        match locked {
+        // `File::try_lock`: stable since Rust 1.89, the workspace's `rust-version`.
+        match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),
             Err(TryLockError::WouldBlock) => Err(Error::Busy),
             Err(TryLockError::Error(e)) => Err(storage(format!("cannot lock: {e}"))),

@@ -18,10 +18,10 @@
 //! - **the iOS routine** ([`Session::refresh_routine`]): a week of reminders with
 //!   their text keys, re-planned on every call, and the upload of what is pending.
 //! - **settings**, in the store only, and **one data-budget rule**
-//!   ([`settings::manual_budget`], capped by the profile) for the phone and the CLI.
+//!   ([`settings::data_budget`], capped by the profile) for the phone and the CLI.
 //!
-//! `core::ffi`'s `Engine` and the CLI's `measure`, `auto` and `upload` are forwards
-//! to it.
+//! `core::ffi`'s `Engine` and the CLI's `measure` (with `--server`, `--list` or
+//! `--profile`), `demo`, `auto` and `upload` are forwards to it.
 
 mod lock;
 pub mod routine;
@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 pub use routine::Reminder;
-pub use settings::{Server, Settings, manual_budget};
+pub use settings::{Server, Settings, data_budget, manual_budget};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::MeasureConfig;
@@ -83,6 +83,9 @@ pub struct SessionOptions {
     pub auto_policy: AutoPolicy,
     /// A fixed seed of the spacing draws instead of the install id's (tests, labs).
     pub auto_seed: Option<u64>,
+    /// A collector that overrides the settings' and the profile's (the CLI's
+    /// `--collector`).
+    pub collector: Option<String>,
 }
 
 impl Default for SessionOptions {
@@ -94,6 +97,7 @@ impl Default for SessionOptions {
             selection: SelectionConfig::default(),
             auto_policy: AutoPolicy::default(),
             auto_seed: None,
+            collector: None,
         }
     }
 }
@@ -103,6 +107,7 @@ impl std::fmt::Debug for SessionOptions {
         f.debug_struct("SessionOptions")
             .field("profile", &self.profile)
             .field("upload_retry", &self.upload_retry)
+            .field("collector", &self.collector)
             .finish_non_exhaustive()
     }
 }
@@ -110,8 +115,12 @@ impl std::fmt::Debug for SessionOptions {
 /// What to measure; `None` fields come from the settings and the profile.
 #[derive(Debug, Clone, Default)]
 pub struct MeasurePlan {
-    /// The server; the settings', else the nearest of the profile's.
+    /// The server; else the nearest of `candidates`, else the settings', else the
+    /// nearest of the profile's.
     pub server: Option<Server>,
+    /// Servers to rank by concurrent pings when `server` is `None`, in place of the
+    /// settings' and the profile's (the CLI's `--list`).
+    pub candidates: Option<Vec<Candidate>>,
     /// Who started it (campaign split; auto runs get the auto policy's budgets).
     pub mode: Option<MeasureMode>,
     /// Tunables; by default the settings' (manual) or the auto policy's (auto),
@@ -277,8 +286,14 @@ impl Session {
         }
     }
 
-    /// The collector: the settings', else the profile's; `None` when neither names one.
+    /// The collector: the options', else the settings', else the profile's; `None`
+    /// when none names one.
     pub fn uploader(&self) -> Result<Option<Uploader>> {
+        if let Some(url) = &self.options.collector {
+            return Ok(Some(
+                Uploader::new(url)?.with_policy(self.options.upload_retry)?,
+            ));
+        }
         let settings = self.settings()?;
         let url = match settings.collector.trim() {
             "" => match self.profile() {
@@ -300,13 +315,14 @@ impl Session {
         Ok(self.capped(config))
     }
 
-    /// `config` within the profile's manual data budget.
+    /// `config` within the profile's manual data budget, by the one rule
+    /// ([`data_budget`]).
     fn capped(&self, config: MeasureConfig) -> MeasureConfig {
         match self.profile() {
             Some(p) => {
                 let cap = u64::from(p.data_budget.manual_megabytes) * 1_000_000;
                 if config.download.max_bytes > cap {
-                    manual_budget(config, u64::from(p.data_budget.manual_megabytes))
+                    data_budget(config, cap)
                 } else {
                     config
                 }
@@ -376,19 +392,30 @@ impl Session {
         Ok(servers)
     }
 
-    /// The server to measure: the settings', else the nearest of the profile's.
-    pub async fn choose_server(&self, config: &MeasureConfig) -> Result<Server> {
-        let settings = self.settings()?;
-        if !settings.server.url.trim().is_empty() {
-            return Ok(settings.server);
-        }
-        let candidates = self.profile_servers().await?;
-        if candidates.is_empty() {
-            return Err(Error::InvalidUrl {
-                url: String::new(),
-                reason: "no server is set and no deployment profile names one".to_owned(),
-            });
-        }
+    /// The server to measure: the nearest of `candidates` when given, else the
+    /// settings', else the nearest of the profile's.
+    pub async fn choose_server(
+        &self,
+        config: &MeasureConfig,
+        candidates: Option<Vec<Candidate>>,
+    ) -> Result<Server> {
+        let candidates = match candidates {
+            Some(list) => list,
+            None => {
+                let settings = self.settings()?;
+                if !settings.server.url.trim().is_empty() {
+                    return Ok(settings.server);
+                }
+                let servers = self.profile_servers().await?;
+                if servers.is_empty() {
+                    return Err(Error::InvalidUrl {
+                        url: String::new(),
+                        reason: "no server is set and no deployment profile names one".to_owned(),
+                    });
+                }
+                servers
+            }
+        };
         let (best, _) =
             crate::servers::select(&candidates, &self.options.selection, config).await?;
         Ok(Server {
@@ -426,7 +453,7 @@ impl Session {
         }
         let server = match plan.server {
             Some(s) => s,
-            None => match self.choose_server(&config).await {
+            None => match self.choose_server(&config, plan.candidates).await {
                 Ok(s) => s,
                 Err(e) => {
                     self.record_failure("", &e)?;

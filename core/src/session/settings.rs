@@ -50,8 +50,8 @@ pub struct Settings {
     pub streams: u8,
     /// Time budget of each transfer phase, seconds (1-60).
     pub max_seconds: u32,
-    /// Mobile data budget of the download phase, megabytes (10^6 bytes, at least 3:
-    /// the upload phase gets a third of it, at least 1 MB; see [`manual_budget`]).
+    /// Mobile data budget of the download phase, megabytes (10^6 bytes, at least 1):
+    /// the upload phase gets a third of it, at least 1 MB (see [`data_budget`]).
     /// The deployment profile's budget caps it.
     pub max_megabytes: u32,
     /// Base URL of the collector stored samples are sent to; empty means the
@@ -86,15 +86,26 @@ impl Default for Settings {
     }
 }
 
-/// The data-budget rule of a measurement started by hand, the same for the phone and
-/// the CLI: `megabytes` for the download, the core's default share of it for the
-/// upload (uplinks are slower; the defaults give the upload a third).
-pub fn manual_budget(mut config: MeasureConfig, megabytes: u64) -> MeasureConfig {
-    let download = megabytes.saturating_mul(1_000_000);
-    config.download.max_bytes = download;
-    config.upload.max_bytes =
-        download / (config::DOWNLOAD_BYTE_BUDGET / config::UPLOAD_BYTE_BUDGET).max(1);
+/// The least a transfer phase may be given ([`MeasureConfig::validate`]'s floor).
+const MIN_PHASE_BYTES: u64 = 1_000_000;
+
+/// The data-budget rule, one for the phone and the CLI: `download_bytes` for the
+/// download phase and a third of it for the upload (uplinks run at about a third of
+/// downlinks; the core's default budgets, 120 MB and 40 MB, have that ratio), never
+/// under the 1 MB a phase needs nor over the download's budget. The phone's
+/// `max_megabytes` setting, the CLI's `--max-mbytes` and the profile's
+/// `manual_megabytes` cap all set the budget through it.
+pub fn data_budget(mut config: MeasureConfig, download_bytes: u64) -> MeasureConfig {
+    let share = download_bytes / (config::DOWNLOAD_BYTE_BUDGET / config::UPLOAD_BYTE_BUDGET).max(1);
+    config.download.max_bytes = download_bytes;
+    config.upload.max_bytes = share.max(MIN_PHASE_BYTES).min(download_bytes);
     config
+}
+
+/// [`data_budget`] of `megabytes` (10^6 bytes) for the download: the phone's setting
+/// and the profile's cap.
+pub fn manual_budget(config: MeasureConfig, megabytes: u64) -> MeasureConfig {
+    data_budget(config, megabytes.saturating_mul(1_000_000))
 }
 
 impl Settings {
@@ -187,6 +198,42 @@ mod tests {
             .measure_config()
             .expect("defaults are valid");
         assert_eq!(config, MeasureConfig::default());
+    }
+
+    #[test]
+    fn the_data_budget_gives_the_upload_a_third_within_the_phase_limits() {
+        let budget = |bytes| {
+            let c = data_budget(MeasureConfig::default(), bytes);
+            (c.download.max_bytes, c.upload.max_bytes)
+        };
+        // The defaults are the rule at 120 MB.
+        let d = MeasureConfig::default();
+        assert_eq!(
+            budget(120_000_000),
+            (d.download.max_bytes, d.upload.max_bytes)
+        );
+        assert_eq!(budget(3_000_000), (3_000_000, 1_000_000));
+        assert_eq!(budget(9_500_000), (9_500_000, 3_166_666));
+        // Small budgets: the upload keeps the 1 MB a phase needs, never more than
+        // the download's.
+        assert_eq!(budget(2_000_000), (2_000_000, 1_000_000));
+        assert_eq!(budget(1_000_000), (1_000_000, 1_000_000));
+        assert_eq!(budget(500_000), (500_000, 500_000));
+        // The phone's setting goes through the same rule, and is valid down to 1 MB.
+        let s = Settings {
+            max_megabytes: 2,
+            ..Settings::default()
+        };
+        let c = s.measure_config().expect("2 MB is a valid budget");
+        assert_eq!(
+            (c.download.max_bytes, c.upload.max_bytes),
+            budget(2_000_000)
+        );
+        let s = Settings {
+            max_megabytes: 0,
+            ..Settings::default()
+        };
+        assert_eq!(s.measure_config().expect_err("0").code(), "invalid_config");
     }
 
     #[test]

@@ -99,15 +99,32 @@ async fn with_a_profile_the_nearest_reachable_server_is_chosen() {
             .port()
     );
     let p = profile(&[&dead, &up], "http://127.0.0.1:9/");
-    let s = Session::open_dir(&dir.file("app"), cellular(), options(clock, Some(p))).expect("open");
-    let chosen = s
-        .choose_server(&MeasureConfig {
-            allow_plain_http: false,
-            ..MeasureConfig::default()
-        })
-        .await
-        .expect("one answers");
+    let s = Session::open_dir(
+        &dir.file("app"),
+        cellular(),
+        options(clock.clone(), Some(p.clone())),
+    )
+    .expect("open");
+    let config = MeasureConfig {
+        allow_plain_http: false,
+        ..MeasureConfig::default()
+    };
+    let chosen = s.choose_server(&config, None).await.expect("one answers");
     assert_eq!(chosen.url, up);
+    // A plan's own list (the CLI's `--list`) is ranked in place of the profile's.
+    let other = ping_only().await;
+    let list = [&dead, &other]
+        .iter()
+        .map(|u| Candidate {
+            name: (*u).clone(),
+            url: (*u).clone(),
+            protocol: crate::protocol::ProtocolKind::Ispeed,
+        })
+        .collect();
+    let chosen = s.choose_server(&config, Some(list)).await.expect("answers");
+    assert_eq!(chosen.url, other);
+    let none = s.choose_server(&config, Some(Vec::new())).await;
+    assert_eq!(none.expect_err("empty").code(), "server_list");
     // The profile's collector is the default; the settings' wins when set.
     assert_eq!(
         s.uploader()
@@ -116,6 +133,24 @@ async fn with_a_profile_the_nearest_reachable_server_is_chosen() {
             .results_url()
             .as_str(),
         "http://127.0.0.1:9/v1/results"
+    );
+    // The options' collector (the CLI's `--collector`) wins over the profile's.
+    let s = Session::open_dir(
+        &dir.file("app"),
+        cellular(),
+        SessionOptions {
+            collector: Some("http://127.0.0.1:7/".to_owned()),
+            ..options(clock, Some(p))
+        },
+    )
+    .expect("open");
+    assert_eq!(
+        s.uploader()
+            .expect("ok")
+            .expect("set")
+            .results_url()
+            .as_str(),
+        "http://127.0.0.1:7/v1/results"
     );
 }
 
@@ -168,4 +203,38 @@ fn the_routine_and_the_auto_seed_come_from_the_install() {
     let other =
         Session::open_dir(&dir.file("other"), cellular(), options(clock, None)).expect("open");
     assert_ne!(other.auto_policy().expect("policy").seed, seed);
+}
+
+#[test]
+fn the_profiles_budget_caps_every_measurement_by_the_one_rule() {
+    let dir = TempDir::new("session-budget");
+    let clock = Arc::new(FakeClock::new(at("2026-11-25T03:00:00Z")));
+    let p = Profile::parse(
+        &serde_json::json!({
+            "schema": crate::profile::SCHEMA, "campaign": "test",
+            "servers": [{"name": "a", "url": "https://a.example", "protocol": "ispeed"}],
+            "collector": "https://c.example", "time_zone": "Asia/Ho_Chi_Minh",
+            "data_budget": {"manual_megabytes": 6}
+        })
+        .to_string(),
+    )
+    .expect("valid profile");
+    let s = Session::open_dir(&dir.file("app"), cellular(), options(clock, Some(p))).expect("open");
+    let rule = |mb| {
+        let c = manual_budget(MeasureConfig::default(), mb);
+        (c.download.max_bytes, c.upload.max_bytes)
+    };
+    let of = |c: MeasureConfig| (c.download.max_bytes, c.upload.max_bytes);
+    // The phone's default setting (120 MB) and a CLI's larger `--max-mbytes` alike
+    // are brought down to the profile's 6 MB, a third of it for the upload.
+    assert_eq!(of(s.manual_config().expect("config")), rule(6));
+    assert_eq!(
+        of(s.capped(data_budget(MeasureConfig::default(), 50_000_000))),
+        rule(6)
+    );
+    // Less than the cap is kept as asked.
+    assert_eq!(
+        of(s.capped(data_budget(MeasureConfig::default(), 3_000_000))),
+        rule(3)
+    );
 }
