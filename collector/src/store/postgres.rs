@@ -120,6 +120,28 @@ WITH new_id AS (
 )
 SELECT count(*) FROM new_id";
 
+/// A day's progress in one statement (`$1` day, `$2` the filter's names joined by the
+/// key separator, empty for none, `$3` the deepest kind read: 3, or 4 for the leaves
+/// when filtering). Report rows and leaves live in shard 0 only, one row per key and
+/// channel, so they are read as they are; only the day-wide rows are summed over
+/// their shards. Columns: src (0 samples, 1 participants, 2 spellings), kind, key,
+/// channel, a (counted, participants, samples), b (not counted), path.
+const PROGRESS_SQL: &str = "
+SELECT 0::smallint, kind, key, channel, counted, not_counted, NULL::text
+FROM campaign_counts WHERE day = $1 AND kind BETWEEN 1 AND $3 AND strpos(key, $2) > 0
+UNION ALL
+SELECT 0::smallint, kind, key, channel, sum(counted)::bigint, sum(not_counted)::bigint, NULL::text
+FROM campaign_counts WHERE day = $1 AND kind >= 5 GROUP BY kind, key, channel
+UNION ALL
+SELECT 1::smallint, kind, key, channel, participants, 0::bigint, NULL::text
+FROM campaign_people WHERE day = $1 AND kind BETWEEN 1 AND 3 AND strpos(key, $2) > 0
+UNION ALL
+SELECT 1::smallint, kind, key, channel, sum(participants)::bigint, 0::bigint, NULL::text
+FROM campaign_people WHERE day = $1 AND kind >= 5 GROUP BY kind, key, channel
+UNION ALL
+SELECT 2::smallint, kind, key, 0::smallint, samples, 0::bigint, path
+FROM campaign_spellings WHERE day = $1 AND strpos(key, $2) > 0";
+
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PgStore {
@@ -439,32 +461,24 @@ impl PgStore {
         // With a filter, only keys holding the filter's names in a row can match (names
         // never hold the separator); the exact test on whole names follows in Rust.
         let pattern = needle.join(&KEY_SEP.to_string());
-        let counts = client
-            .query(
-                "SELECT kind, key, channel, sum(counted)::bigint, sum(not_counted)::bigint \
-                 FROM campaign_counts WHERE day = $1 AND (kind >= 5 OR strpos(key, $2) > 0) \
-                 AND (kind <> 4 OR $2 <> '') GROUP BY kind, key, channel",
-                &[&date, &pattern],
-            )
+        // One statement, one round trip: the report rows' counters (kinds 1 to 3, and
+        // the leaves when filtering), the participants of those rows, and their
+        // spellings, each row once (a report row is never sharded, so no grouping);
+        // the sharded day-wide rows summed. `src`: 0 samples, 1 participants,
+        // 2 spellings.
+        let deepest_kind = if needle.is_empty() { 3i16 } else { KIND_LEAF };
+        let all = client
+            .query(PROGRESS_SQL, &[&date, &pattern, &deepest_kind])
             .await
             .map_err(q)?;
-        let people = client
-            .query(
-                "SELECT kind, key, channel, sum(participants)::bigint \
-                 FROM campaign_people WHERE day = $1 AND (kind >= 5 OR strpos(key, $2) > 0) \
-                 GROUP BY kind, key, channel",
-                &[&date, &pattern],
-            )
-            .await
-            .map_err(q)?;
-        let spellings = client
-            .query(
-                "SELECT kind, key, path, samples FROM campaign_spellings \
-                 WHERE day = $1 AND strpos(key, $2) > 0",
-                &[&date, &pattern],
-            )
-            .await
-            .map_err(q)?;
+        let (mut counts, mut people, mut spellings) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &all {
+            match r.get::<_, i16>(0) {
+                0 => counts.push(r),
+                1 => people.push(r),
+                _ => spellings.push(r),
+            }
+        }
         let matches = |key: &str| needle.is_empty() || path_contains(&split_key(key), &needle);
 
         // (kind, key) -> per channel (counted, not counted); participants per channel.
@@ -473,9 +487,9 @@ impl PgStore {
         let mut unassigned = Row::default();
         let mut leaves = Row::default();
         let mut leaf_keys = Vec::new();
-        for r in &counts {
-            let (kind, key, channel): (i16, String, i16) = (r.get(0), r.get(1), r.get(2));
-            let (counted, not_counted): (i64, i64) = (r.get(3), r.get(4));
+        for r in counts {
+            let (kind, key, channel): (i16, String, i16) = (r.get(1), r.get(2), r.get(3));
+            let (counted, not_counted): (i64, i64) = (r.get(4), r.get(5));
             let target = match kind {
                 KIND_DAY => &mut day,
                 KIND_UNASSIGNED => &mut unassigned,
@@ -490,9 +504,9 @@ impl PgStore {
             };
             target.add_samples(channel, counted, not_counted);
         }
-        for r in &people {
+        for r in people {
             let (kind, key, channel, n): (i16, String, i16, i64) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
+                (r.get(1), r.get(2), r.get(3), r.get(4));
             let target = match kind {
                 KIND_DAY => &mut day,
                 KIND_UNASSIGNED => &mut unassigned,
@@ -507,9 +521,9 @@ impl PgStore {
             target.add_people(channel, n);
         }
         let mut spelled: HashMap<(i16, String), Vec<(String, i64)>> = HashMap::new();
-        for r in &spellings {
+        for r in spellings {
             let (kind, key, path, n): (i16, String, String, i64) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
+                (r.get(1), r.get(2), r.get(6), r.get(4));
             spelled.entry((kind, key)).or_default().push((path, n));
         }
 
