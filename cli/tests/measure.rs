@@ -4,33 +4,11 @@
 //! nearest of a list, the one-at-a-time lock and the network policy.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::process::Command;
-use std::sync::Arc;
 
-use ispeed_server::collector::Collector;
-use ispeed_server::{AppState, LinkProfile, ServerConfig};
+use ispeed_e2e::server_with_collector as server;
 use serde_json::Value;
-use tokio::net::TcpListener;
-
-/// A reference server with its collector, on a free loopback port.
-async fn server(db: &std::path::Path) -> (String, Arc<Collector>) {
-    let collector = Arc::new(Collector::open(db).expect("open collector"));
-    let app = ispeed_server::router_with_collector(
-        AppState::new(ServerConfig::new(LinkProfile::default())),
-        collector.clone(),
-    );
-    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("bind");
-    let url = format!("http://{}/", listener.local_addr().expect("addr"));
-    tokio::spawn(ispeed_server::serve_app(
-        listener,
-        app,
-        std::future::pending(),
-    ));
-    (url, collector)
-}
 
 fn ispeed(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ispeed"))

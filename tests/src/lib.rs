@@ -20,6 +20,33 @@ pub async fn server(down_mbps: f64, up_mbps: f64, rtt_ms: u64) -> std::io::Resul
     ispeed_server::spawn(loopback_any_port(), ServerConfig::new(link)).await
 }
 
+/// A reference server (default link) with its collector on the SQLite file `db`, on a
+/// free loopback port until the test process ends: its base URL and the collector.
+pub async fn server_with_collector(
+    db: &std::path::Path,
+) -> (String, std::sync::Arc<ispeed_server::collector::Collector>) {
+    let collector = std::sync::Arc::new(
+        ispeed_server::collector::Collector::open(db)
+            .unwrap_or_else(|e| panic!("cannot open the collector: {e}")),
+    );
+    let app = ispeed_server::router_with_collector(
+        ispeed_server::AppState::new(ServerConfig::new(LinkProfile::default())),
+        collector.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind(loopback_any_port())
+        .await
+        .unwrap_or_else(|e| panic!("cannot bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("no address: {e}"));
+    tokio::spawn(ispeed_server::serve_app(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    (format!("http://{addr}/"), collector)
+}
+
 /// A measurement request for a lab server on this machine: loopback is not
 /// cellular, so the request measures on any network.
 pub fn lab_request(url: impl Into<String>) -> ispeed_core::MeasureRequest {
