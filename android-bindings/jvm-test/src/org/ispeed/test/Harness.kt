@@ -45,3 +45,12 @@ class Suite {
         return failed
     }
 }
+
+/** Every scratch directory of this run, removed when the JVM exits. */
+private val scratchDirs = java.util.concurrent.ConcurrentLinkedQueue<java.nio.file.Path>().also { dirs ->
+    Runtime.getRuntime().addShutdownHook(Thread { dirs.forEach { it.toFile().deleteRecursively() } })
+}
+
+/** A fresh directory under the system's temp dir, removed when the suite ends. */
+fun scratchDir(prefix: String): java.nio.file.Path =
+    java.nio.file.Files.createTempDirectory(prefix).also { scratchDirs.add(it) }

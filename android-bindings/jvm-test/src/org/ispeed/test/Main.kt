@@ -47,7 +47,7 @@ class Recorder : MeasureListener {
 
 /** An engine on a fresh data directory, with short phases to keep the suite quick. */
 fun newEngine(platform: TestPlatform, server: ReferenceServer): Engine {
-    val dir = Files.createTempDirectory("ispeed-kotlin-test").toString()
+    val dir = scratchDir("ispeed-kotlin-test").toString()
     val engine = Engine(EngineConfig(dataDir = dir), platform)
     engine.updateSettings(
         engine.settings().copy(server = Server(url = server.url, protocol = ProtocolKind.ISPEED), maxSeconds = 3u, maxMegabytes = 20u),
@@ -199,7 +199,7 @@ fun suite(server: ReferenceServer) = Suite().apply {
 
     test("settings_are_validated_and_persisted") {
         val platform = TestPlatform()
-        val dir = Files.createTempDirectory("ispeed-settings").toString()
+        val dir = scratchDir("ispeed-settings").toString()
         val engine = Engine(EngineConfig(dataDir = dir), platform)
         val e = expectError<IspeedException.InvalidInput> {
             engine.updateSettings(engine.settings().copy(streams = 40u))
@@ -322,7 +322,7 @@ fun suite(server: ReferenceServer) = Suite().apply {
             .replace(Regex("\"protocol\": \"librespeed\""), "\"protocol\": \"ispeed\"")
             .replace(Regex("\"collector\": \"[^\"]+\""), "\"collector\": \"${server.url}/\"")
         val platform = TestPlatform()
-        val dir = Files.createTempDirectory("ispeed-journey").toString()
+        val dir = scratchDir("ispeed-journey").toString()
         val engine = Engine(EngineConfig(dataDir = dir, profileJson = profile), platform)
         check(engine.settings().server.url.isEmpty()) { "a fresh install names no server" }
         check(engine.campaign()?.startsWith("i-Speed") == true) { "campaign ${engine.campaign()}" }
@@ -360,7 +360,7 @@ fun suite(server: ReferenceServer) = Suite().apply {
     }
 
     test("a_malformed_profile_is_refused_naming_the_field") {
-        val dir = Files.createTempDirectory("ispeed-bad-profile").toString()
+        val dir = scratchDir("ispeed-bad-profile").toString()
         val e = expectError<IspeedException.InvalidInput> {
             Engine(EngineConfig(dataDir = dir, profileJson = "{\"schema\": \"ispeed.profile/1\"}"), TestPlatform())
         }
@@ -376,7 +376,7 @@ fun suite(server: ReferenceServer) = Suite().apply {
     test("export_and_daily_summaries_read_the_store") {
         val engine = newEngine(TestPlatform(), server)
         val m = runBlocking { withTimeout(40_000) { engine.measure(null, Recorder()) } }
-        val dir = Files.createTempDirectory("ispeed-export")
+        val dir = scratchDir("ispeed-export")
         val csv = dir.resolve("samples.csv")
         check(engine.export(ExportFormat.CSV, csv.toString()) == 1u) { "csv count" }
         val lines = Files.readAllLines(csv)

@@ -31,7 +31,7 @@ class ReferenceServer private constructor(private val process: Process, val url:
             val port = ServerSocket(0).use { it.localPort }
             // The collector keeps what it receives in a file of its own, not in the
             // user's data directory.
-            val collectorDb = java.nio.file.Files.createTempDirectory("ispeed-collector").resolve("collector.db")
+            val collectorDb = scratchDir("ispeed-collector").resolve("collector.db")
             val process = ProcessBuilder(
                 binary, "--listen", "127.0.0.1:$port",
                 "--down-mbps", "$downMbps", "--up-mbps", "$upMbps", "--rtt-ms", "$rttMs",
