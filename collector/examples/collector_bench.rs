@@ -10,7 +10,7 @@
 #![allow(clippy::expect_used)]
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -126,34 +126,11 @@ impl Drop for CollectorProcess {
     }
 }
 
-fn start_collector(bin: &PathBuf, database: &str) -> (Child, String) {
-    let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0", "--database", database])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ispeed-collector");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        if let Some(Ok(l)) = lines.next() {
-            let _ = tx.send(l);
-        }
-        for l in lines.map_while(Result::ok) {
-            eprintln!("collector: {l}");
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the collector starts");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("its URL")
-        .to_owned();
-    (child, url)
+fn start_collector(bin: &std::path::Path, database: &str) -> (Child, String) {
+    ispeed_collector::pgtest::start_collector_process(bin, database, |l| {
+        eprintln!("collector: {l}")
+    })
+    .expect("the collector starts")
 }
 
 /// Seeds `n` samples inside PostgreSQL with generate_series: documents, ids and the

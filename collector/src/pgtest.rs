@@ -358,3 +358,44 @@ impl Drop for TestDatabase {
         );
     }
 }
+
+/// Starts the `ispeed-collector` binary `bin` on a free loopback port over `database`
+/// and returns the child with the URL it prints once listening (within 60 s). Its
+/// later stderr lines go to `on_line`, and are drained either way so the child never
+/// blocks on a full pipe.
+pub fn start_collector_process(
+    bin: &Path,
+    database: &str,
+    on_line: fn(&str),
+) -> Result<(std::process::Child, String), String> {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let mut child = Command::new(bin)
+        .args(["--listen", "127.0.0.1:0", "--database", database])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let stderr = child.stderr.take().ok_or("the collector has no stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        if let Some(Ok(first)) = lines.next() {
+            let _ = tx.send(first);
+        }
+        for line in lines.map_while(Result::ok) {
+            on_line(&line);
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .map_err(|_| "the collector did not say where it listens within 60 s".to_owned())?;
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .ok_or_else(|| format!("no URL in {line:?}"))?
+        .to_owned();
+    Ok((child, url))
+}

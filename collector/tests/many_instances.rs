@@ -10,8 +10,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,32 +43,12 @@ impl Drop for Instances {
 /// Starts an `ispeed-collector` on a free loopback port and returns it with its URL,
 /// read from the line it prints once listening.
 fn start_instance(database: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ispeed-collector"))
-        .args(["--listen", "127.0.0.1:0", "--database", database])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ispeed-collector");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stderr).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
-        }
-        // Keep draining so the child never blocks on a full pipe.
-        for _ in lines {}
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the collector says where it listens");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_owned();
-    (child, url)
+    ispeed_collector::pgtest::start_collector_process(
+        std::path::Path::new(env!("CARGO_BIN_EXE_ispeed-collector")),
+        database,
+        |_| {},
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn document(client: usize, n: usize) -> Value {
