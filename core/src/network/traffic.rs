@@ -11,6 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use ispeed_spec::network::InterfaceTraffic;
+
 use super::Transport;
 
 /// IPv4 (20) + TCP (20) + the timestamp option (12) + an Ethernet header (14): the
@@ -31,27 +33,6 @@ pub struct InterfaceCounters {
     pub tx_bytes: u64,
     /// The interface's MTU, where known.
     pub mtu: Option<u32>,
-}
-
-/// What crossed the measured interface during the measurement, against the payload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InterfaceTraffic {
-    /// The interface.
-    pub interface: String,
-    /// Bytes it received during the measurement.
-    pub rx_bytes: u64,
-    /// Bytes it sent during the measurement.
-    pub tx_bytes: u64,
-    /// Bytes that crossed the link: received plus sent, except on loopback, where
-    /// each packet is counted once although the kernel counts it both ways.
-    pub wire_bytes: u64,
-    /// Payload the engine moved (download and upload bytes).
-    pub payload_bytes: u64,
-    /// Estimated TCP/IP header bytes that payload cost.
-    pub overhead_bytes: u64,
-    /// Share (0-1) of the interface's traffic that was neither payload nor its
-    /// overhead: other applications, or bytes cut off in flight.
-    pub foreign_share: f64,
 }
 
 /// Compares the counters around a measurement with the payload it moved. `None` when
