@@ -6,7 +6,19 @@
 
 pub use ispeed_spec::device::{Battery, DeviceInfo};
 
-use crate::network::{InterfaceCounters, NetworkContext, Transport};
+use ispeed_spec::network::{NetworkContext, Transport};
+use serde::{Deserialize, Serialize};
+
+/// Byte counters of an interface since it came up, as the OS reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InterfaceCounters {
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// The interface's MTU, where known.
+    pub mtu: Option<u32>,
+}
 
 /// The operating system as seen by the core.
 pub trait Platform: Send + Sync {

@@ -9,9 +9,9 @@
 //! off in flight (already received by the kernel, never read by the engine, or sent
 //! but not yet confirmed by the server) count as foreign too.
 
-use serde::{Deserialize, Serialize};
-
 pub use ispeed_spec::network::InterfaceTraffic;
+
+pub use crate::platform::InterfaceCounters;
 
 use super::Transport;
 
@@ -23,17 +23,6 @@ const HEADER_BYTES: u64 = 66;
 const TCP_IP_HEADERS: u64 = 52;
 /// MTU assumed when the platform does not report one.
 const DEFAULT_MTU: u32 = 1500;
-
-/// Byte counters of an interface since it came up, as the OS reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct InterfaceCounters {
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// The interface's MTU, where known.
-    pub mtu: Option<u32>,
-}
 
 /// Compares the counters around a measurement with the payload it moved. `None` when
 /// the counters went backwards (the interface was reset, or is another one now).
