@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::measure::Phase;
-use crate::network::Transport;
-use crate::network::policy::iface_suffix;
+use ispeed_spec::measure::{Phase, UnknownProtocol};
+use ispeed_spec::network::{Transport, iface_suffix};
+use ispeed_spec::participant::InvalidArea;
 
 /// The stable codes, listed once in the wire contract.
 pub use ispeed_spec::codes;
@@ -341,6 +341,21 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     last
+}
+
+impl From<InvalidArea> for Error {
+    fn from(e: InvalidArea) -> Self {
+        Error::InvalidArea {
+            spec: e.spec,
+            reason: e.reason,
+        }
+    }
+}
+
+impl From<UnknownProtocol> for Error {
+    fn from(e: UnknownProtocol) -> Self {
+        Error::Config(e.to_string())
+    }
 }
 
 #[cfg(test)]

@@ -79,7 +79,10 @@ pub(crate) fn check_transport_security(url: &reqwest::Url, allow_plain_http: boo
 }
 
 /// Turns a non-success answer into the error a person can act on.
-pub(crate) fn check_status(resp: &reqwest::Response, phase: crate::measure::Phase) -> Result<()> {
+pub(crate) fn check_status(
+    resp: &reqwest::Response,
+    phase: ispeed_spec::measure::Phase,
+) -> Result<()> {
     let status = resp.status();
     if status.is_success() {
         return Ok(());

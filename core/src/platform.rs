@@ -4,44 +4,20 @@
 //! phones); the desktop has its own implementation; tests use fakes that change the
 //! network in the middle of a measurement.
 
+pub use ispeed_spec::device::{Battery, DeviceInfo};
+
+use ispeed_spec::network::{NetworkContext, Transport};
 use serde::{Deserialize, Serialize};
 
-use crate::network::{InterfaceCounters, NetworkContext, Transport};
-
-/// Battery state, for schedulers that must not drain a phone.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct Battery {
-    /// Charge level, 0-100.
-    pub percent: u8,
-    /// Whether a charger is connected.
-    pub charging: bool,
-}
-
-/// Describes the device in a result document; never an identifier of it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct DeviceInfo {
-    /// `android`, `ios`, `linux`, `macos`, `windows`.
-    pub platform: String,
-    /// Operating system version.
-    pub os_version: String,
-    /// Hardware model, as marketed (`SM-A546E`), never a serial number.
-    pub model: String,
-    /// Version of the app or harness that measured.
-    pub app_version: String,
-}
-
-impl DeviceInfo {
-    /// The machine this process runs on, with `app_version` as given.
-    pub fn this_machine(app_version: &str) -> Self {
-        Self {
-            platform: std::env::consts::OS.to_owned(),
-            os_version: String::new(),
-            model: std::env::consts::ARCH.to_owned(),
-            app_version: app_version.to_owned(),
-        }
-    }
+/// Byte counters of an interface since it came up, as the OS reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InterfaceCounters {
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// The interface's MTU, where known.
+    pub mtu: Option<u32>,
 }
 
 /// The operating system as seen by the core.
@@ -99,4 +75,34 @@ impl Platform for StaticPlatform {
     fn device(&self) -> DeviceInfo {
         self.device.clone()
     }
+}
+
+// The apps' view of the re-exported wire types. `ispeed-spec` stays free of uniffi, so
+// uniffi exports them through remote declarations: the definitions restated, from which
+// it generates the conversions (see `crate::ffi`). They are declared in this module, where
+// the types were defined, because uniffi's checksums hash the declaring module's path:
+// declared anywhere else, the generated Kotlin and Swift would change.
+
+/// Battery state, for schedulers that must not drain a phone.
+#[cfg(feature = "uniffi")]
+#[uniffi::remote(Record)]
+pub struct Battery {
+    /// Charge level, 0-100.
+    pub percent: u8,
+    /// Whether a charger is connected.
+    pub charging: bool,
+}
+
+/// Describes the device in a result document; never an identifier of it.
+#[cfg(feature = "uniffi")]
+#[uniffi::remote(Record)]
+pub struct DeviceInfo {
+    /// `android`, `ios`, `linux`, `macos`, `windows`.
+    pub platform: String,
+    /// Operating system version.
+    pub os_version: String,
+    /// Hardware model, as marketed (`SM-A546E`), never a serial number.
+    pub model: String,
+    /// Version of the app or harness that measured.
+    pub app_version: String,
 }

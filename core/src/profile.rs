@@ -342,7 +342,7 @@ fn parse_servers(value: Option<&Value>) -> Result<Vec<Candidate>> {
                 None => ProtocolKind::Ispeed,
                 Some(p) => p
                     .parse()
-                    .map_err(|e: Error| invalid(f.path("protocol"), e.to_string()))?,
+                    .map_err(|e| invalid(f.path("protocol"), Error::from(e).to_string()))?,
             };
             let name = f
                 .string("name")?

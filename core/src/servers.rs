@@ -177,7 +177,7 @@ fn own_entry(entry: &Value) -> std::result::Result<Candidate, String> {
     let e: OwnEntry = serde_json::from_value(entry.clone()).map_err(|e| e.to_string())?;
     let protocol = match e.protocol.as_deref() {
         None => ProtocolKind::Ispeed,
-        Some(p) => p.parse().map_err(|e: Error| e.to_string())?,
+        Some(p) => p.parse().map_err(|e| Error::from(e).to_string())?,
     };
     let url = protocol::parse_base_url(&e.url).map_err(|e| e.to_string())?;
     Ok(Candidate {

@@ -1,9 +1,20 @@
-//! The result document `ispeed.result/1`: its schema string, its size limit, and the
-//! golden list of its field names.
+//! The result document `ispeed.result/1`: its type ([`MeasurementResult`] and the
+//! objects it holds, from [`crate::measure`], [`crate::network`],
+//! [`crate::participant`] and [`crate::device`]), its schema string, its size limit,
+//! and the golden list of its field names.
 //!
-//! The document's Rust type lives with the engine that fills it
-//! (`ispeed_core::result::MeasurementResult`); the collector reads it loosely, as JSON,
-//! so that fields added by newer clients are kept. What both agree on is here.
+//! The engine fills the type (`ispeed_core::result` re-exports it); the collector reads
+//! documents loosely, as JSON, so that fields added by newer clients are kept.
+//! Field names are a contract: extend, never rename.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::device::DeviceInfo;
+use crate::measure::{LatencyResult, Phase, ProtocolKind, TransferResult};
+use crate::network::{InterfaceTraffic, NetworkChange, NetworkContext, NetworkPolicy};
+use crate::participant::{MeasureMode, Participant};
 
 /// Value of the document's `schema` field.
 pub const SCHEMA: &str = "ispeed.result/1";
@@ -61,6 +72,127 @@ pub fn field_paths(value: &serde_json::Value) -> std::collections::BTreeSet<Stri
     out
 }
 
+/// One measurement, as stored and sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasurementResult {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Random id of this sample (uuid v4); the collector de-duplicates on it.
+    pub id: Uuid,
+    /// When the measurement started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// Server measured against.
+    pub server: ServerRef,
+    /// Network at the start of the measurement.
+    pub network: NetworkContext,
+    /// The device, never identifying it.
+    pub device: DeviceInfo,
+    /// Coarse location, when the user allowed it.
+    pub location: Option<Location>,
+    /// Idle latency.
+    pub latency: Option<LatencyResult>,
+    /// Download phase.
+    pub download: Option<TransferResult>,
+    /// Upload phase.
+    pub upload: Option<TransferResult>,
+    /// Whether the sample may count in statistics and quotas.
+    pub valid: bool,
+    /// Why not, when it may not.
+    pub invalid_reason: Option<String>,
+    /// The network policy the measurement ran under.
+    #[serde(default)]
+    pub network_policy: Option<NetworkPolicy>,
+    /// Network at the end of the measurement (or when a policy violation stopped it).
+    #[serde(default)]
+    pub network_end: Option<NetworkContext>,
+    /// Every change of network noticed during the measurement, in order: handovers
+    /// that kept the sample valid, and the change that invalidated it, if any.
+    #[serde(default)]
+    pub network_changes: Vec<NetworkChange>,
+    /// The phase a policy violation stopped; its figures are absent, the phases
+    /// before it are kept.
+    #[serde(default)]
+    pub interrupted_phase: Option<Phase>,
+    /// What crossed the interface against the payload moved, where the platform
+    /// reads interface counters.
+    #[serde(default)]
+    pub interface_traffic: Option<InterfaceTraffic>,
+    /// Who measured: the random install id and the campaign area chosen in the
+    /// settings ([`crate::participant`]).
+    #[serde(default)]
+    pub participant: Option<Participant>,
+    /// Whether a scheduler or a person started the measurement.
+    #[serde(default)]
+    pub mode: Option<MeasureMode>,
+}
+
+impl MeasurementResult {
+    /// A document with a fresh id and no phase measured yet: valid until found otherwise.
+    pub fn new(
+        started_at: DateTime<Utc>,
+        server: ServerRef,
+        network: NetworkContext,
+        device: DeviceInfo,
+    ) -> Self {
+        Self {
+            schema: SCHEMA.to_owned(),
+            id: Uuid::new_v4(),
+            started_at,
+            finished_at: started_at,
+            server,
+            network,
+            network_policy: None,
+            network_end: None,
+            network_changes: Vec::new(),
+            interrupted_phase: None,
+            interface_traffic: None,
+            participant: None,
+            mode: None,
+            device,
+            location: None,
+            latency: None,
+            download: None,
+            upload: None,
+            valid: true,
+            invalid_reason: None,
+        }
+    }
+}
+
+/// Which server, speaking which protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerRef {
+    /// Base URL.
+    pub url: String,
+    /// Protocol spoken.
+    pub protocol: ProtocolKind,
+}
+
+/// A coarsened position (about 1 km), only with the user's permission.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Accuracy radius, metres.
+    pub accuracy_m: f64,
+    /// Where the fix came from.
+    pub source: LocationSource,
+}
+
+/// Origin of a location fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocationSource {
+    /// Satellite fix.
+    Gps,
+    /// Cell or Wi-Fi based fix.
+    Network,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +205,22 @@ mod tests {
         assert_eq!(field_paths(&doc), golden);
         assert_eq!(doc["schema"], SCHEMA);
         assert!(FULL_EXAMPLE.len() < MAX_DOCUMENT_BYTES);
+    }
+
+    #[test]
+    fn the_full_example_reads_into_the_type_and_writes_back_unchanged() {
+        let fixture: serde_json::Value = serde_json::from_str(FULL_EXAMPLE).expect("fixture");
+        let doc: MeasurementResult =
+            serde_json::from_value(fixture.clone()).expect("the type reads the full example");
+        assert_eq!(serde_json::to_value(&doc).expect("serialise"), fixture);
+        // A fresh document carries the schema and leaves every optional object out.
+        let fresh = MeasurementResult::new(
+            doc.started_at,
+            doc.server.clone(),
+            doc.network.clone(),
+            doc.device.clone(),
+        );
+        assert_eq!(fresh.schema, SCHEMA);
+        assert!(fresh.valid && fresh.latency.is_none() && fresh.participant.is_none());
     }
 }

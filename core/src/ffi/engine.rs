@@ -169,6 +169,6 @@ impl Engine {
     /// general first, a shorter path fills the first levels) or `key=value` pairs
     /// (`commune=Tản Lĩnh,hamlet=Thôn 3`, `org=THPT Ba Vì`).
     pub fn parse_area(&self, text: String) -> Result<Area, IspeedError> {
-        Ok(Area::parse(&text)?)
+        Ok(Area::parse(&text).map_err(crate::Error::from)?)
     }
 }

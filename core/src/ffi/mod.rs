@@ -11,6 +11,15 @@
 //! - [`Platform`] and [`MeasureListener`]: implemented in Kotlin and Swift.
 //! - [`IspeedError`]: the small error enum the apps see, each case with a stable code.
 //!
+//! The result document's types (`Area`, `NetworkContext`, `TransferResult`, ...) live
+//! in `ispeed-spec`, which does not depend on uniffi. Each is exported through a
+//! `#[uniffi::remote]` declaration in the core module that re-exports it (`participant`,
+//! `network`, `result`, ...): the definition restated with its doc comments, which become
+//! the Kotlin and Swift documentation. A restatement cannot drift from the real type:
+//! uniffi's generated conversions build every record with a struct literal, read each
+//! field by name and match each enum exhaustively, so a field or variant that differs
+//! fails to compile.
+//!
 //! Threads: measurements run on a runtime owned by this module (see [`runtime`]), so
 //! a shell may call in from its UI thread; callbacks arrive on the engine's threads.
 

@@ -16,30 +16,9 @@ pub mod upload;
 
 use serde::{Deserialize, Serialize};
 
+/// The phases of a measurement (the wire contract, in `ispeed-spec`).
+pub use ispeed_spec::measure::Phase;
 pub use runner::{MeasureRequest, Phases, measure};
-
-/// The phases of a measurement, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum Phase {
-    /// Idle round trips.
-    Latency,
-    /// Server to device.
-    Download,
-    /// Device to server.
-    Upload,
-}
-
-impl std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Phase::Latency => "latency",
-            Phase::Download => "download",
-            Phase::Upload => "upload",
-        })
-    }
-}
 
 /// What a listener hears while a measurement runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,4 +71,22 @@ pub struct Silent;
 
 impl ProgressListener for Silent {
     fn on_event(&self, _event: &ProgressEvent) {}
+}
+
+// The apps' view of the re-exported wire types. `ispeed-spec` stays free of uniffi, so
+// uniffi exports them through remote declarations: the definitions restated, from which
+// it generates the conversions (see `crate::ffi`). They are declared in this module, where
+// the types were defined, because uniffi's checksums hash the declaring module's path:
+// declared anywhere else, the generated Kotlin and Swift would change.
+
+/// The phases of a measurement, in the order they run.
+#[cfg(feature = "uniffi")]
+#[uniffi::remote(Enum)]
+pub enum Phase {
+    /// Idle round trips.
+    Latency,
+    /// Server to device.
+    Download,
+    /// Device to server.
+    Upload,
 }

@@ -27,24 +27,10 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::stats::mbps;
 use crate::config::StabilityRule;
-use crate::result::IntervalSample;
-
-/// Why a transfer phase ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum StopReason {
-    /// The estimate settled.
-    Stable,
-    /// The phase's time budget ran out.
-    TimeBudget,
-    /// The phase's byte budget was used up.
-    ByteBudget,
-}
+use ispeed_spec::measure::IntervalSample;
+pub use ispeed_spec::measure::StopReason;
 
 /// What one new point tells the transfer loop.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -271,6 +257,24 @@ pub fn half_width_95(xs: &[f64]) -> Option<f64> {
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     let t = T_975.get(n - 2).copied().unwrap_or(1.96);
     Some(t * (var / n as f64).sqrt())
+}
+
+// The apps' view of the re-exported wire types. `ispeed-spec` stays free of uniffi, so
+// uniffi exports them through remote declarations: the definitions restated, from which
+// it generates the conversions (see `crate::ffi`). They are declared in this module, where
+// the types were defined, because uniffi's checksums hash the declaring module's path:
+// declared anywhere else, the generated Kotlin and Swift would change.
+
+/// Why a transfer phase ended.
+#[cfg(feature = "uniffi")]
+#[uniffi::remote(Enum)]
+pub enum StopReason {
+    /// The estimate settled.
+    Stable,
+    /// The phase's time budget ran out.
+    TimeBudget,
+    /// The phase's byte budget was used up.
+    ByteBudget,
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::policy::{NetworkPolicy, Violation, is_change};
 use super::{NetworkChange, NetworkContext};
 use crate::clock::Clock;
-use crate::measure::Phase;
 use crate::platform::Platform;
+use ispeed_spec::measure::Phase;
 
 /// How often the network is polled during a measurement. Four polls a second keep
 /// the reaction to a change well under the one second the policy allows, for a

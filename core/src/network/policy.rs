@@ -8,104 +8,10 @@
 //! connected. A handover inside the cellular network (4G to 5G, a new cell) is normal
 //! life on a phone: it is recorded, not punished.
 
-use serde::{Deserialize, Serialize};
+pub use ispeed_spec::network::{NetworkPolicy, Violation};
 
-use super::{NetworkContext, Transport};
+use super::NetworkContext;
 use crate::error::Error;
-use crate::measure::Phase;
-
-/// On which networks a measurement may run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NetworkPolicy {
-    /// The active transport must be cellular and no Wi-Fi may be connected: the
-    /// default of the apps and of `ispeed measure`.
-    #[default]
-    CellularOnly,
-    /// Any network, explicitly chosen: labs, the demo, loopback tests.
-    AnyNetwork,
-}
-
-impl NetworkPolicy {
-    /// Name as it appears in the result document.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NetworkPolicy::CellularOnly => "cellular_only",
-            NetworkPolicy::AnyNetwork => "any_network",
-        }
-    }
-
-    /// Whether a measurement may run on `network`.
-    pub fn check(self, network: &NetworkContext) -> Result<(), Violation> {
-        if self == NetworkPolicy::AnyNetwork {
-            return Ok(());
-        }
-        // Wi-Fi first: with Wi-Fi connected the OS may move traffic onto it at any
-        // moment, and "turn Wi-Fi off" is the one thing the citizen can do about it.
-        if network.transport == Transport::Wifi {
-            return Err(Violation::WifiConnected {
-                interface: network.interface.clone(),
-            });
-        }
-        if network.wifi_connected {
-            return Err(Violation::WifiConnected { interface: None });
-        }
-        if network.transport != Transport::Cellular {
-            return Err(Violation::NotCellular {
-                transport: network.transport,
-                interface: network.interface.clone(),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl std::fmt::Display for NetworkPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a network breaks [`NetworkPolicy::CellularOnly`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Violation {
-    /// A Wi-Fi network is connected (`interface` when it is the active one).
-    WifiConnected {
-        /// The Wi-Fi interface, when it carries the traffic.
-        interface: Option<String>,
-    },
-    /// The active transport is not cellular.
-    NotCellular {
-        /// What it is instead.
-        transport: Transport,
-        /// Its interface, where known.
-        interface: Option<String>,
-    },
-}
-
-impl Violation {
-    /// Why a sample stopped by this violation is invalid, for `invalid_reason`.
-    /// `phase` is the phase it interrupted (`None`: noticed between or after phases).
-    pub fn reason(&self, phase: Option<Phase>) -> String {
-        let when = phase.map_or_else(
-            || "during the measurement".to_owned(),
-            |p| format!("during the {p}"),
-        );
-        match self {
-            Violation::WifiConnected { interface } => format!(
-                "Wi-Fi came up {when}{}: the sample is not mobile broadband",
-                iface_suffix(interface.as_deref())
-            ),
-            Violation::NotCellular {
-                transport,
-                interface,
-            } => format!(
-                "the network moved off cellular to {transport}{} {when}",
-                iface_suffix(interface.as_deref())
-            ),
-        }
-    }
-}
 
 impl From<Violation> for Error {
     fn from(v: Violation) -> Self {
@@ -120,11 +26,6 @@ impl From<Violation> for Error {
             },
         }
     }
-}
-
-/// ` (wlan0)` or nothing.
-pub(crate) fn iface_suffix(interface: Option<&str>) -> String {
-    interface.map_or_else(String::new, |i| format!(" ({i})"))
 }
 
 /// Whether going from `before` to `after` is a change worth recording in the result:
@@ -145,7 +46,8 @@ pub fn is_change(before: &NetworkContext, after: &NetworkContext) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::RadioTechnology;
+    use crate::measure::Phase;
+    use crate::network::{RadioTechnology, Transport};
 
     fn cellular() -> NetworkContext {
         NetworkContext {

@@ -9,7 +9,9 @@
 //! off in flight (already received by the kernel, never read by the engine, or sent
 //! but not yet confirmed by the server) count as foreign too.
 
-use serde::{Deserialize, Serialize};
+pub use ispeed_spec::network::InterfaceTraffic;
+
+pub use crate::platform::InterfaceCounters;
 
 use super::Transport;
 
@@ -21,38 +23,6 @@ const HEADER_BYTES: u64 = 66;
 const TCP_IP_HEADERS: u64 = 52;
 /// MTU assumed when the platform does not report one.
 const DEFAULT_MTU: u32 = 1500;
-
-/// Byte counters of an interface since it came up, as the OS reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct InterfaceCounters {
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// The interface's MTU, where known.
-    pub mtu: Option<u32>,
-}
-
-/// What crossed the measured interface during the measurement, against the payload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InterfaceTraffic {
-    /// The interface.
-    pub interface: String,
-    /// Bytes it received during the measurement.
-    pub rx_bytes: u64,
-    /// Bytes it sent during the measurement.
-    pub tx_bytes: u64,
-    /// Bytes that crossed the link: received plus sent, except on loopback, where
-    /// each packet is counted once although the kernel counts it both ways.
-    pub wire_bytes: u64,
-    /// Payload the engine moved (download and upload bytes).
-    pub payload_bytes: u64,
-    /// Estimated TCP/IP header bytes that payload cost.
-    pub overhead_bytes: u64,
-    /// Share (0-1) of the interface's traffic that was neither payload nor its
-    /// overhead: other applications, or bytes cut off in flight.
-    pub foreign_share: f64,
-}
 
 /// Compares the counters around a measurement with the payload it moved. `None` when
 /// the counters went backwards (the interface was reset, or is another one now).

@@ -18,7 +18,7 @@ use reqwest::{Client, Url};
 use super::{ProtocolKind, join, parse_base_url};
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result};
-use crate::measure::Phase;
+use ispeed_spec::measure::Phase;
 
 /// Detection's requests are like pings: their errors are reported as latency's.
 const PHASE: Phase = Phase::Latency;

@@ -16,55 +16,11 @@ use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::HeaderMap;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The protocols the engine speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum ProtocolKind {
-    /// The native protocol of `ispeed-server` (`/ping`, `/download`, `/upload`).
-    #[default]
-    Ispeed,
-    /// A LibreSpeed backend (`garbage.php`, `empty.php`).
-    Librespeed,
-    /// Cloudflare's speed test endpoints (`/__down`, `/__up`).
-    Cloudflare,
-}
-
-impl ProtocolKind {
-    /// Name as it appears in the result document and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProtocolKind::Ispeed => "ispeed",
-            ProtocolKind::Librespeed => "librespeed",
-            ProtocolKind::Cloudflare => "cloudflare",
-        }
-    }
-}
-
-impl std::fmt::Display for ProtocolKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ProtocolKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "ispeed" | "native" => Ok(ProtocolKind::Ispeed),
-            "librespeed" => Ok(ProtocolKind::Librespeed),
-            "cloudflare" => Ok(ProtocolKind::Cloudflare),
-            other => Err(Error::Config(format!(
-                "unknown protocol {other:?}: use ispeed, librespeed or cloudflare"
-            ))),
-        }
-    }
-}
+/// The protocols the engine speaks (the wire contract, in `ispeed-spec`).
+pub use ispeed_spec::measure::ProtocolKind;
 
 /// How the upload phase learns which bytes the server has received.
 ///
@@ -286,6 +242,24 @@ pub fn for_server(kind: ProtocolKind, base: &str) -> Result<Box<dyn ServerProtoc
         ProtocolKind::Librespeed => Ok(Box::new(librespeed::Librespeed::new(base))),
         ProtocolKind::Cloudflare => Ok(Box::new(cloudflare::Cloudflare::new(base))),
     }
+}
+
+// The apps' view of the re-exported wire types. `ispeed-spec` stays free of uniffi, so
+// uniffi exports them through remote declarations: the definitions restated, from which
+// it generates the conversions (see `crate::ffi`). They are declared in this module, where
+// the types were defined, because uniffi's checksums hash the declaring module's path:
+// declared anywhere else, the generated Kotlin and Swift would change.
+
+/// The protocols the engine speaks.
+#[cfg(feature = "uniffi")]
+#[uniffi::remote(Enum)]
+pub enum ProtocolKind {
+    /// The native protocol of `ispeed-server` (`/ping`, `/download`, `/upload`).
+    Ispeed,
+    /// A LibreSpeed backend (`garbage.php`, `empty.php`).
+    Librespeed,
+    /// Cloudflare's speed test endpoints (`/__down`, `/__up`).
+    Cloudflare,
 }
 
 #[cfg(test)]
