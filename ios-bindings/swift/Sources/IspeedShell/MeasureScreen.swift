@@ -96,7 +96,8 @@ public struct MeasureScreen: View {
                     if !areaText.trimmingCharacters(in: .whitespaces).isEmpty && found.isEmpty {
                         Text("area.no_match", bundle: .module).font(.footnote)
                     }
-                    ForEach(found, id: \.code) { match in
+                    // Labels are unique; codes are not (province 4 and commune 4 both exist).
+                    ForEach(found, id: \.label) { match in
                         Button {
                             // A province narrows the search; a commune is the choice.
                             if match.level == "commune" {
