@@ -106,7 +106,8 @@ fn set_takes_a_commune_code_and_fills_the_official_names() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn installs_choosing_by_code_or_by_name_are_one_commune_at_the_collector() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (base, _collector) = ispeed_e2e::server_with_collector(&dir.path().join("collector.db")).await;
+    let (base, _collector) =
+        ispeed_e2e::server_with_collector(&dir.path().join("collector.db")).await;
     let base = base.trim_end_matches('/').to_owned();
     let demo = |name: &str, area: &str| -> Value {
         let db = dir.path().join(name).display().to_string();
