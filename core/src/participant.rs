@@ -46,6 +46,10 @@ pub struct Area {
     /// An organisation taking part as such: a school, an office, a company.
     #[uniffi(default)]
     pub organisation: Option<String>,
+    /// Official code of the commune (General Statistics Office, `ispeed-areas`); when
+    /// set, `province` and `commune` are its official names (see [`crate::areas`]).
+    #[uniffi(default)]
+    pub code: Option<u32>,
 }
 
 /// How a measurement was started, for the campaign's platform split.

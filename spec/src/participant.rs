@@ -55,6 +55,10 @@ pub struct Area {
     /// An organisation taking part as such: a school, an office, a company.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation: Option<String>,
+    /// Official code of the commune (General Statistics Office, crate `ispeed-areas`);
+    /// when set, `province` and `commune` are its official names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u32>,
 }
 
 /// The levels of an [`Area`], in the order of the path form of [`Area::parse`].

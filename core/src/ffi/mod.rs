@@ -9,6 +9,8 @@
 //!   the stored samples (`samples`), and answers the schedulers (`routine`).
 //! - [`MeasureHandle`]: a running measurement; `cancel()` or dropping it stops it.
 //! - [`Platform`] and [`MeasureListener`]: implemented in Kotlin and Swift.
+//! - [`search_areas`] and [`area_by_code`]: the official catalogue of communes for
+//!   the area screens (free functions: no engine needed).
 //! - [`IspeedError`]: the small error enum the apps see, each case with a stable code.
 //!
 //! The result document's types (`Area`, `NetworkContext`, `TransferResult`, ...) live
@@ -23,6 +25,7 @@
 //! Threads: measurements run on a runtime owned by this module (see [`runtime`]), so
 //! a shell may call in from its UI thread; callbacks arrive on the engine's threads.
 
+mod areas;
 mod engine;
 mod error;
 mod handle;
@@ -33,6 +36,7 @@ mod samples;
 mod settings;
 mod types;
 
+pub use areas::{OfficialArea, area_by_code, areas_version, search_areas};
 pub use engine::Engine;
 pub use error::IspeedError;
 pub use handle::MeasureHandle;
