@@ -7,6 +7,7 @@
 //! document's field names are pinned by a golden file ([`result::GOLDEN_FIELDS`]).
 
 pub mod area;
+pub mod attestation;
 pub mod campaign;
 pub mod codes;
 pub mod result;

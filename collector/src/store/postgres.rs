@@ -26,13 +26,21 @@ use crate::campaign::{
     path_contains,
 };
 use crate::ingest::Accepted;
+use ispeed_spec::attestation::RejectReason;
 
 /// The migrations, in order; a database records the versions it applied.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "results and campaign counters",
-    include_str!("../../migrations/0001_results_and_counters.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "results and campaign counters",
+        include_str!("../../migrations/0001_results_and_counters.sql"),
+    ),
+    (
+        3,
+        "verdicts of samples",
+        include_str!("../../migrations/0003_verdicts.sql"),
+    ),
+];
 
 /// Key of the advisory lock held while migrating ("iSpC").
 const MIGRATION_LOCK: i64 = 0x6953_7043;
@@ -117,6 +125,9 @@ WITH new_id AS (
     SELECT $3::date, kind, key, channel, CASE WHEN kind >= 5 THEN $10::smallint ELSE 0::smallint END, 1 FROM members
     ON CONFLICT (day, kind, key, channel, shard) DO UPDATE
     SET participants = p.participants + 1
+), verdict AS (
+    INSERT INTO result_verdicts (id, day, install_id, client_block, verdict, reason)
+    SELECT id, $3::date, $9::uuid, $12::text, $11::text, $13::text FROM new_id
 )
 SELECT count(*) FROM new_id";
 
@@ -277,22 +288,24 @@ impl PgStore {
         )
         .await
         .map_err(|e| classify(&e))?;
-        let applied: i32 = tx
-            .query_one(
-                "SELECT coalesce(max(version), 0) FROM collector_migrations",
-                &[],
-            )
+        // Every applied version, not just the highest: migrations numbered by parallel
+        // branches may land out of order (0003 before 0002), and each is applied once.
+        let done: Vec<i32> = tx
+            .query("SELECT version FROM collector_migrations", &[])
             .await
             .map_err(|e| classify(&e))?
-            .get(0);
-        let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let applied = done.iter().copied().max().unwrap_or(0);
+        let newest = MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0);
         if applied > newest {
             return Err(StoreError::Failed(format!(
                 "the database is at schema version {applied}, newer than this collector's \
                  {newest}: upgrade the collector"
             )));
         }
-        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
+        for (version, name, sql) in MIGRATIONS.iter().filter(|m| !done.contains(&m.0)) {
             tx.batch_execute(sql).await.map_err(|e| {
                 StoreError::Failed(format!("migration {version} ({name}) failed: {e}"))
             })?;
@@ -369,7 +382,7 @@ impl PgStore {
     ) -> Result<Inserted, StoreError> {
         let keys = CounterKeys::of(&doc.facts, config);
         let channel = channel_code(Channel::of(&doc.facts.platform, doc.facts.mode.as_deref()));
-        let counted = doc.facts.counts();
+        let counted = doc.facts.counts(config);
         let install = doc
             .facts
             .install_id
@@ -395,6 +408,9 @@ impl PgStore {
                     &counted,
                     &install,
                     &shard,
+                    &doc.facts.verdict.as_str(),
+                    &doc.facts.client_block,
+                    &doc.facts.reason.map(RejectReason::as_str),
                 ],
             )
             .await
@@ -420,6 +436,48 @@ impl PgStore {
                 doc.id
             ))),
         }
+    }
+
+    /// Samples not rejected on local day `day` from `install_id` and from `block`:
+    /// what the daily caps compare.
+    pub async fn day_usage(
+        &self,
+        day: NaiveDate,
+        install_id: Option<&str>,
+        block: Option<&str>,
+    ) -> Result<(u64, u64), StoreError> {
+        let install = install_id.and_then(|s| Uuid::parse_str(s).ok());
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE install_id = $2), \
+                 count(*) FILTER (WHERE client_block = $3) FROM result_verdicts \
+                 WHERE day = $1 AND verdict <> 'rejected' \
+                 AND (install_id = $2 OR client_block = $3)",
+                &[&day, &install, &block],
+            )
+            .await
+            .map_err(|e| classify(&e))?;
+        let n = |i: usize| row.get::<_, i64>(i).max(0) as u64;
+        Ok((n(0), n(1)))
+    }
+
+    /// The verdict and reason stored for `id` (`unattested` for a sample stored
+    /// before verdicts).
+    pub async fn verdict_of(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT coalesce(v.verdict, 'unattested'), v.reason FROM result_ids i \
+                 LEFT JOIN result_verdicts v ON v.id = i.id WHERE i.id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
     /// Number of distinct documents held.
