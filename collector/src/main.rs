@@ -64,13 +64,14 @@ async fn run(args: Args) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    eprintln!("{}", args.trust.describe(collector.trust()));
     eprintln!(
         "ispeed-collector on http://{} keeping results in {}; campaign days in {}; Ctrl-C stops",
         listener.local_addr().map_err(|e| e.to_string())?,
         collector.store().describe(),
         campaign.time_zone
     );
+    // After the line above: scripts and tests read the URL from the first line.
+    eprintln!("{}", args.trust.describe(collector.trust()));
     ispeed_collector::serve(listener, Arc::new(collector), async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -1,0 +1,413 @@
+//! Receipts end to end over real sockets (docs/trust.md): `ispeed keygen`, a signing
+//! server, the engine measuring against it, a collector trusting the key, the sample
+//! counted; then each bad input of the issue, each stored for audit with its reason,
+//! none changing a count, the collector serving throughout. Prints the cost of
+//! signing per measurement (bytes and milliseconds).
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is the test failing
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ispeed_collector::keys::ServerSigner;
+use ispeed_collector::verdict::TrustArgs;
+use ispeed_collector::{CampaignConfig, Collector};
+use ispeed_core::participant::{Area, Participant};
+use ispeed_core::{MeasurementResult, StaticPlatform, SystemClock, Transport};
+use ispeed_server::{AppState, LinkProfile, ServerConfig};
+use ispeed_spec::attestation::{Attestation, Receipt, RejectReason, Verdict};
+use ispeed_spec::campaign::Progress;
+use ispeed_spec::upload::{ConfirmStatus, Confirmation, ErrorBody, RejectCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const AREA: &str = "Hà Nội/Ba Vì/Tản Lĩnh/Thôn 1";
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+}
+
+/// `ispeed keygen --out FILE`, checked: the private key 0600, the public line.
+fn keygen(path: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ispeed"))
+        .args(["keygen", "--out"])
+        .arg(path)
+        .output()
+        .expect("run ispeed keygen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).expect("key").permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the private key is readable by its owner only"
+        );
+    }
+    let public = std::fs::read_to_string(path.with_extension("key.pub")).expect("FILE.pub");
+    assert_eq!(public.lines().count(), 1);
+    assert_eq!(public.trim(), String::from_utf8_lossy(&out.stdout).trim());
+    public
+}
+
+struct Posted {
+    status: u16,
+    confirmation: Option<Confirmation>,
+}
+
+async fn post(http: &reqwest::Client, base: &str, body: String) -> Posted {
+    let resp = http
+        .post(format!("{base}/v1/results"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("the collector answers");
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("body");
+    Posted {
+        status,
+        confirmation: serde_json::from_slice(&bytes).ok(),
+    }
+}
+
+async fn progress(http: &reqwest::Client, base: &str) -> Progress {
+    let body = http
+        .get(format!("{base}/v1/campaign/progress"))
+        .send()
+        .await
+        .expect("progress answers")
+        .bytes()
+        .await
+        .expect("progress body");
+    serde_json::from_slice(&body).expect("progress JSON")
+}
+
+/// The counts a bad input must not change: per area (participants, samples) and the
+/// day's totals.
+fn counted(p: &Progress) -> Vec<(String, u32, u32)> {
+    let mut v: Vec<(String, u32, u32)> = p
+        .areas
+        .iter()
+        .map(|a| (a.label.clone(), a.participants, a.samples))
+        .collect();
+    v.push(("totals".to_owned(), p.totals.participants, p.totals.samples));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_measurement_counts_and_every_forgery_is_refused_with_its_reason() {
+    let dir = ispeed_e2e::temp_dir("trust");
+    let key = dir.path().join("server.key");
+    keygen(&key);
+    let public = dir.path().join("server.key.pub");
+
+    // The signing server, behind a shaped link so the rates are steady.
+    let signer = ServerSigner::read(&key).expect("read the key keygen wrote");
+    let link = LinkProfile {
+        down_mbps: Some(40.0),
+        up_mbps: Some(15.0),
+        rtt_ms: 20,
+    };
+    let server = ispeed_server::spawn_state(
+        loopback(),
+        AppState::signing(ServerConfig::new(link), Some(signer.clone())),
+    )
+    .await
+    .expect("server");
+
+    // The collector trusting that key, counting as a campaign does (attested only).
+    let trust = TrustArgs {
+        trusted_keys: Some(public.clone()),
+        install_daily_cap: 60,
+        block_daily_cap: 20_000,
+        count_unattested: false,
+    }
+    .policy()
+    .expect("trusted keys");
+    let collector = Collector::open(&dir.path().join("collector.db"))
+        .expect("collector")
+        .with_campaign(CampaignConfig::default())
+        .with_trust(trust);
+    let collector = ispeed_collector::spawn(loopback(), Arc::new(collector))
+        .await
+        .expect("collector listens");
+    let base = collector.url();
+    let http = reqwest::Client::new();
+
+    // The client measures, as a phone on cellular in Thôn 1.
+    let mut request = ispeed_e2e::lab_request(server.url());
+    request.config = request.config.with_max_duration(Duration::from_secs(3));
+    let platform = StaticPlatform::new(Transport::Cellular);
+    let started = Instant::now();
+    let mut doc: MeasurementResult = ispeed_core::measure(
+        &request,
+        &platform,
+        &SystemClock,
+        &ispeed_e2e::Recorder::default(),
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("measured");
+    let measure_ms = started.elapsed().as_millis();
+    let install = Uuid::new_v4();
+    doc.participant = Some(Participant {
+        install_id: install,
+        area: Some(Area::parse(AREA).expect("area")),
+    });
+    let attestation = doc
+        .attestation
+        .clone()
+        .expect("the signing server gave a receipt");
+    assert_eq!(attestation.key_id, signer.key_id());
+    let receipt: Receipt = serde_json::from_str(&attestation.payload).expect("receipt");
+    assert_eq!(receipt.result_id, doc.id);
+    assert_eq!(receipt.client_block, "127.0.0.0/24");
+    let down = receipt.download.expect("download tallied");
+    let up = receipt.upload.expect("upload tallied");
+    let (dl, ul) = (
+        doc.download.clone().expect("dl"),
+        doc.upload.clone().expect("ul"),
+    );
+    assert!(dl.bytes <= down.bytes && ul.bytes <= up.bytes);
+    println!(
+        "receipt: {} B in the document ({} B payload), download {} B / {:?} Mbit/s server-side vs {:.1} reported, upload {} B / {:?} vs {:.1}; measurement {measure_ms} ms",
+        serde_json::to_string(&attestation).expect("json").len(),
+        attestation.payload.len(),
+        down.bytes,
+        down.mbps(),
+        dl.mbps,
+        up.bytes,
+        up.mbps(),
+        ul.mbps
+    );
+
+    // Delivered: attested and counted.
+    let honest = serde_json::to_value(&doc).expect("json");
+    let posted = post(&http, &base, honest.to_string()).await;
+    let c = posted.confirmation.expect("confirmed");
+    assert_eq!(
+        (c.status, c.verdict, c.reason),
+        (ConfirmStatus::Stored, Some(Verdict::Attested), None)
+    );
+    let before = progress(&http, &base).await;
+    let thon = before
+        .areas
+        .iter()
+        .find(|a| a.label.ends_with("Thôn 1"))
+        .expect("the hamlet's row");
+    assert_eq!((thon.participants, thon.samples), (1, 1));
+    let baseline = counted(&before);
+
+    // Each bad input: its verdict and reason, stored for audit, no count changed.
+    let fresh = |mut v: Value| {
+        v["id"] = json!(Uuid::new_v4());
+        v
+    };
+    let resign = |v: &mut Value, with: &ServerSigner, edit: &dyn Fn(&mut Receipt)| {
+        let mut r = receipt_of(v);
+        r.result_id = Uuid::parse_str(v["id"].as_str().unwrap()).unwrap();
+        r.key_id = with.key_id().to_owned();
+        edit(&mut r);
+        v["attestation"] =
+            serde_json::to_value(with.attest(serde_json::to_string(&r).unwrap())).unwrap();
+    };
+    let stranger = ServerSigner::generate();
+    let mut cases: Vec<(&str, Value, Verdict, RejectReason)> = Vec::new();
+    {
+        let mut v = fresh(honest.clone());
+        resign(&mut v, &signer, &|_| {});
+        let sig = v["attestation"]["signature"].as_str().unwrap().to_owned();
+        let forged = format!(
+            "{}{}",
+            if sig.starts_with('A') { "B" } else { "A" },
+            &sig[1..]
+        );
+        v["attestation"]["signature"] = json!(forged);
+        cases.push((
+            "forged signature",
+            v,
+            Verdict::Rejected,
+            RejectReason::BadSignature,
+        ));
+    }
+    {
+        let mut v = fresh(honest.clone());
+        resign(&mut v, &stranger, &|_| {});
+        cases.push((
+            "untrusted key",
+            v,
+            Verdict::Unattested,
+            RejectReason::UnknownKey,
+        ));
+    }
+    cases.push((
+        "receipt replayed on a second result",
+        fresh(honest.clone()),
+        Verdict::Rejected,
+        RejectReason::ReceiptForAnotherResult,
+    ));
+    {
+        let mut v = fresh(honest.clone());
+        resign(&mut v, &signer, &|_| {});
+        v["download"]["mbps"] = json!(900.0);
+        cases.push((
+            "figures edited after signing",
+            v,
+            Verdict::Rejected,
+            RejectReason::RateUnexplained,
+        ));
+    }
+    {
+        let mut v = fresh(honest.clone());
+        resign(&mut v, &signer, &|_| {});
+        v["upload"]["bytes"] = json!(up.bytes * 10);
+        cases.push((
+            "bytes edited after signing",
+            v,
+            Verdict::Rejected,
+            RejectReason::BytesUnexplained,
+        ));
+    }
+    {
+        let mut v = fresh(honest.clone());
+        resign(&mut v, &signer, &|r| {
+            r.issued_at = Utc::now() + chrono::Duration::days(1);
+        });
+        cases.push((
+            "receipt from tomorrow",
+            v,
+            Verdict::Rejected,
+            RejectReason::OutsideTimeWindow,
+        ));
+    }
+    {
+        let mut v = fresh(honest.clone());
+        let one = v["attestation"].clone();
+        v["attestation"] = Value::Array(vec![one; 100]);
+        cases.push((
+            "100 receipts",
+            v,
+            Verdict::Rejected,
+            RejectReason::MalformedReceipt,
+        ));
+    }
+    {
+        let mut v = fresh(honest.clone());
+        v["attestation"]["signature"] = json!("A".repeat(40_000));
+        cases.push((
+            "40 KB signature",
+            v,
+            Verdict::Rejected,
+            RejectReason::MalformedReceipt,
+        ));
+    }
+    for (what, v, verdict, reason) in cases {
+        let id = Uuid::parse_str(v["id"].as_str().unwrap()).unwrap();
+        let posted = post(&http, &base, v.to_string()).await;
+        let c = posted
+            .confirmation
+            .unwrap_or_else(|| panic!("{what}: {}", posted.status));
+        assert_eq!(
+            (c.verdict, c.reason),
+            (Some(verdict), Some(reason)),
+            "{what}"
+        );
+        let held = collector
+            .collector
+            .store()
+            .verdict_of(id)
+            .await
+            .expect("store");
+        assert_eq!(
+            held,
+            Some((verdict, Some(reason))),
+            "{what}: kept for audit"
+        );
+        assert_eq!(counted(&progress(&http, &base).await), baseline, "{what}");
+    }
+
+    // Beyond a document's size (10,000 receipts, a 1 MB signature): refused at the
+    // door, nothing stored, nothing counted.
+    for (what, v) in [
+        ("10,000 receipts", {
+            let mut v = fresh(honest.clone());
+            let one = v["attestation"].clone();
+            v["attestation"] = Value::Array(vec![one; 10_000]);
+            v
+        }),
+        ("1 MB signature", {
+            let mut v = fresh(honest.clone());
+            v["attestation"]["signature"] = json!("A".repeat(1 << 20));
+            v
+        }),
+    ] {
+        let n = collector.collector.count().await.expect("count");
+        let sent = http
+            .post(format!("{base}/v1/results"))
+            .header("content-type", "application/json")
+            .body(v.to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(resp) => {
+                assert_eq!(resp.status().as_u16(), 413, "{what}");
+                let e: ErrorBody =
+                    serde_json::from_slice(&resp.bytes().await.expect("body")).expect("error body");
+                assert_eq!(e.code, Some(RejectCode::TooLarge));
+            }
+            // The collector answered 413 and closed before reading the rest of the
+            // body: the client sees its write fail.
+            Err(e) => assert!(e.is_request(), "{what}: {e}"),
+        }
+        assert_eq!(
+            collector.collector.count().await.expect("count"),
+            n,
+            "{what}"
+        );
+        assert_eq!(counted(&progress(&http, &base).await), baseline, "{what}");
+    }
+
+    // One install sending 500 samples within minutes: the cap (60 a day, of which
+    // the honest sample and the untrusted key's used 2) lets 58 more through as
+    // unattested (they carry no receipt), rejects the rest, counts none.
+    let mut capped = 0;
+    let mut bare = honest.clone();
+    bare["attestation"] = Value::Null;
+    for i in 0..500 {
+        let mut v = fresh(bare.clone());
+        let at = doc.started_at + chrono::Duration::seconds(i);
+        v["started_at"] = json!(at.to_rfc3339());
+        let posted = post(&http, &base, v.to_string()).await;
+        let c = posted.confirmation.expect("confirmed");
+        match (c.verdict, c.reason) {
+            (Some(Verdict::Unattested), None) => {}
+            (Some(Verdict::Rejected), Some(RejectReason::InstallDailyCap)) => capped += 1,
+            other => panic!("sample {i}: {other:?}"),
+        }
+    }
+    assert_eq!(capped, 500 - 58);
+    assert_eq!(counted(&progress(&http, &base).await), baseline);
+    // And the collector still serves the next honest phone.
+    let page = http
+        .get(format!("{base}/campaign"))
+        .send()
+        .await
+        .expect("page");
+    assert!(page.status().is_success());
+    server.stop().await;
+    collector.stop().await;
+}
+
+fn receipt_of(v: &Value) -> Receipt {
+    let a: Attestation = serde_json::from_value(v["attestation"].clone()).expect("attestation");
+    serde_json::from_str(&a.payload).expect("receipt")
+}
