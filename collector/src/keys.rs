@@ -183,16 +183,44 @@ impl TrustedKeys {
         Self::default()
     }
 
-    /// Reads a file of public key lines (as `keygen` writes them to `FILE.pub`).
+    /// Reads a file of public key lines (as `keygen` writes them to `FILE.pub`), or
+    /// a deployment profile (`ispeed.profile/1`, a JSON object) whose `server_keys`
+    /// holds such lines.
     pub fn read(path: &Path) -> Result<Self, KeyError> {
         let text = std::fs::read_to_string(path).map_err(|e| KeyError::Io {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
-        Self::parse(&text).map_err(|detail| KeyError::Format {
-            path: path.to_path_buf(),
-            detail,
-        })
+        let lines = if text.trim_start().starts_with('{') {
+            Self::profile_lines(&text)
+        } else {
+            Ok(text)
+        };
+        lines
+            .and_then(|t| Self::parse(&t))
+            .map_err(|detail| KeyError::Format {
+                path: path.to_path_buf(),
+                detail,
+            })
+    }
+
+    /// The `server_keys` of a deployment profile, one per line.
+    fn profile_lines(json: &str) -> Result<String, String> {
+        let profile: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("not a deployment profile: {e}"))?;
+        let keys = profile
+            .get("server_keys")
+            .and_then(serde_json::Value::as_array)
+            .ok_or("the deployment profile has no server_keys")?;
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| {
+                k.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("server_keys[{i}] must be a string"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|l| l.join("\n"))
     }
 
     /// Reads public key lines; the error names the line at fault.
@@ -302,6 +330,22 @@ mod tests {
             ..a
         };
         assert_eq!(trusted.verify(&huge), Err(Unverified::Malformed));
+    }
+
+    #[test]
+    fn a_deployment_profile_gives_its_server_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("profile.json");
+        let s = ServerSigner::generate();
+        let profile = serde_json::json!({
+            "schema": "ispeed.profile/1",
+            "server_keys": [s.public_line()],
+        });
+        std::fs::write(&path, profile.to_string()).expect("write");
+        let keys = TrustedKeys::read(&path).expect("profile keys");
+        assert_eq!(keys.verify(&s.attest("x".to_owned())), Ok(()));
+        std::fs::write(&path, "{\"schema\":\"ispeed.profile/1\"}").expect("write");
+        assert!(TrustedKeys::read(&path).is_err());
     }
 
     #[test]

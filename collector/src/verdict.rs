@@ -61,7 +61,8 @@ pub struct TrustPolicy {
 pub struct TrustArgs {
     /// File of the measurement servers' public keys whose receipts the collector
     /// trusts, one `ispeed-ed25519 KEY_ID PUBLIC_KEY` line each (as `ispeed keygen`
-    /// writes them to FILE.pub). Without it no receipt verifies.
+    /// writes them to FILE.pub), or a deployment profile whose `server_keys` lists
+    /// them. Without it no receipt verifies.
     #[arg(long, value_name = "FILE")]
     pub trusted_keys: Option<std::path::PathBuf>,
     /// Count samples without a receipt in campaign progress (labs only: anyone can
