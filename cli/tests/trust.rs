@@ -190,6 +190,30 @@ async fn a_signed_measurement_counts_and_every_forgery_is_refused_with_its_reaso
         ul.mbps
     );
 
+    // The cost of signing, per measurement: the header on each request, the receipt
+    // in the document, and the two requests at the end (`/info`, `/receipt`).
+    let protocol = ispeed_core::protocol::for_measurement(
+        ispeed_core::protocol::ProtocolKind::Ispeed,
+        &server.url(),
+        doc.id,
+    )
+    .expect("protocol");
+    let runs = 20;
+    let t = Instant::now();
+    for _ in 0..runs {
+        let again = ispeed_core::measure::receipt::fetch(protocol.as_ref(), &request.config).await;
+        assert!(again.is_some());
+    }
+    let fetch_ms = t.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
+    let header = "x-ispeed-result: \r\n".len() + 36;
+    println!(
+        "signing overhead: {} requests x {header} B of header = {} B sent, {} B of attestation in the document, {:.1} ms for /info + /receipt at the end (link RTT 20 ms)",
+        receipt.requests,
+        receipt.requests as usize * header,
+        serde_json::to_string(&attestation).expect("json").len(),
+        fetch_ms
+    );
+
     // Delivered: attested and counted.
     let honest = serde_json::to_value(&doc).expect("json");
     let posted = post(&http, &base, honest.to_string()).await;
