@@ -419,7 +419,20 @@ async fn a_signed_measurement_counts_and_every_forgery_is_refused_with_its_reaso
         }
     }
     assert_eq!(capped, 500 - 58);
-    assert_eq!(counted(&progress(&http, &base).await), baseline);
+    let after = progress(&http, &base).await;
+    assert_eq!(counted(&after), baseline);
+    // The page's figures say why: received, rejected, the commonest reasons.
+    let thon = after
+        .areas
+        .iter()
+        .find(|a| a.label.ends_with("Thôn 1"))
+        .expect("the hamlet's row");
+    assert_eq!(thon.received, 1 + 8 + 500);
+    assert_eq!(thon.rejected, 7 + 442, "seven forgeries and the capped");
+    assert_eq!(
+        thon.rejections.first().map(|r| (r.reason, r.samples)),
+        Some((RejectReason::InstallDailyCap, 442))
+    );
     // And the collector still serves the next honest phone.
     let page = http
         .get(format!("{base}/campaign"))

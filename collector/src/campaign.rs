@@ -282,6 +282,7 @@ struct Tally {
     samples: u32,
     not_counted: u32,
     channels: HashMap<Channel, (HashSet<String>, u32)>,
+    rejections: BTreeMap<RejectReason, u32>,
 }
 
 /// First instants of `date` and of the day after, in the configured zone.
@@ -387,6 +388,9 @@ pub fn tally_day(
                 target,
                 met: target.map(|n| participants >= n),
                 split,
+                received: t.samples + t.not_counted,
+                rejected: t.rejections.values().sum(),
+                rejections: ispeed_spec::campaign::top_reasons(t.rejections),
             }
         })
         .collect();
@@ -414,6 +418,12 @@ pub fn count(n: usize) -> u32 {
 fn add(tally: &mut Tally, row: &SampleFacts, channel: Channel, config: &CampaignConfig) {
     if !row.counts(config) {
         tally.not_counted += 1;
+        if row.verdict == Verdict::Rejected {
+            *tally
+                .rejections
+                .entry(row.reason.unwrap_or(RejectReason::Other))
+                .or_default() += 1;
+        }
         return;
     }
     tally.samples += 1;

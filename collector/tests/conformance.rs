@@ -440,6 +440,15 @@ async fn campaign_counts_are_exact(url: &str, store: &Store) {
         let got = store.progress(&config, date, area).await.expect("progress");
         assert_eq!(got, expected, "area filter {area:?}");
     }
+    // Rejected samples show per area with their reason, equally on both stores.
+    let day = store.progress(&config, date, None).await.expect("progress");
+    assert!(
+        day.areas.iter().any(|a| a.rejected > 0
+            && a.received == a.samples + a.not_counted
+            && a.rejections.first().map(|r| r.reason) == Some(RejectReason::BadSignature)),
+        "{:?}",
+        day.areas
+    );
     // The same over HTTP.
     let body = client
         .get(format!("{url}/v1/campaign/progress?date={DAY}"))

@@ -103,13 +103,20 @@ WITH new_id AS (
     FROM unnest($4::smallint[], $5::text[], $6::text[]) AS k(kind, key, path)
     WHERE EXISTS (SELECT 1 FROM new_id) AND $3::date IS NOT NULL
 ), counts AS (
-    INSERT INTO campaign_counts AS c (day, kind, key, channel, shard, counted, not_counted)
+    INSERT INTO campaign_counts AS c (day, kind, key, channel, shard, counted, not_counted, rejected)
     SELECT $3::date, kind, key, $7::smallint, CASE WHEN kind >= 5 THEN $10::smallint ELSE 0::smallint END,
-           CASE WHEN $8::boolean THEN 1 ELSE 0 END, CASE WHEN $8::boolean THEN 0 ELSE 1 END
+           CASE WHEN $8::boolean THEN 1 ELSE 0 END, CASE WHEN $8::boolean THEN 0 ELSE 1 END,
+           CASE WHEN $11::text = 'rejected' THEN 1 ELSE 0 END
     FROM keys
     ON CONFLICT (day, kind, key, channel, shard) DO UPDATE
     SET counted = c.counted + excluded.counted,
-        not_counted = c.not_counted + excluded.not_counted
+        not_counted = c.not_counted + excluded.not_counted,
+        rejected = c.rejected + excluded.rejected
+), rejections AS (
+    INSERT INTO campaign_rejections AS r (day, kind, key, reason, samples)
+    SELECT $3::date, kind, key, coalesce($13::text, 'other'), 1 FROM keys
+    WHERE $11::text = 'rejected' AND kind <= 3
+    ON CONFLICT (day, kind, key, reason) DO UPDATE SET samples = r.samples + 1
 ), spell AS (
     INSERT INTO campaign_spellings AS s (day, kind, key, path, samples)
     SELECT $3::date, kind, key, path, 1 FROM keys WHERE kind <= 3
@@ -138,20 +145,24 @@ SELECT count(*) FROM new_id";
 /// their shards. Columns: src (0 samples, 1 participants, 2 spellings), kind, key,
 /// channel, a (counted, participants, samples), b (not counted), path.
 const PROGRESS_SQL: &str = "
-SELECT 0::smallint, kind, key, channel, counted, not_counted, NULL::text
+SELECT 0::smallint, kind, key, channel, counted, not_counted, NULL::text, rejected
 FROM campaign_counts WHERE day = $1 AND kind BETWEEN 1 AND $3 AND strpos(key, $2) > 0
 UNION ALL
-SELECT 0::smallint, kind, key, channel, sum(counted)::bigint, sum(not_counted)::bigint, NULL::text
+SELECT 0::smallint, kind, key, channel, sum(counted)::bigint, sum(not_counted)::bigint, NULL::text,
+       sum(rejected)::bigint
 FROM campaign_counts WHERE day = $1 AND kind >= 5 GROUP BY kind, key, channel
 UNION ALL
-SELECT 1::smallint, kind, key, channel, participants, 0::bigint, NULL::text
+SELECT 1::smallint, kind, key, channel, participants, 0::bigint, NULL::text, 0::bigint
 FROM campaign_people WHERE day = $1 AND kind BETWEEN 1 AND 3 AND strpos(key, $2) > 0
 UNION ALL
-SELECT 1::smallint, kind, key, channel, sum(participants)::bigint, 0::bigint, NULL::text
+SELECT 1::smallint, kind, key, channel, sum(participants)::bigint, 0::bigint, NULL::text, 0::bigint
 FROM campaign_people WHERE day = $1 AND kind >= 5 GROUP BY kind, key, channel
 UNION ALL
-SELECT 2::smallint, kind, key, 0::smallint, samples, 0::bigint, path
-FROM campaign_spellings WHERE day = $1 AND strpos(key, $2) > 0";
+SELECT 2::smallint, kind, key, 0::smallint, samples, 0::bigint, path, 0::bigint
+FROM campaign_spellings WHERE day = $1 AND strpos(key, $2) > 0
+UNION ALL
+SELECT 3::smallint, kind, key, 0::smallint, samples, 0::bigint, reason, 0::bigint
+FROM campaign_rejections WHERE day = $1 AND kind BETWEEN 1 AND 3 AND strpos(key, $2) > 0";
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -530,11 +541,16 @@ impl PgStore {
             .await
             .map_err(q)?;
         let (mut counts, mut people, mut spellings) = (Vec::new(), Vec::new(), Vec::new());
+        let mut reasons: HashMap<(i16, String), Vec<(RejectReason, u32)>> = HashMap::new();
         for r in &all {
             match r.get::<_, i16>(0) {
                 0 => counts.push(r),
                 1 => people.push(r),
-                _ => spellings.push(r),
+                2 => spellings.push(r),
+                _ => reasons.entry((r.get(1), r.get(2))).or_default().push((
+                    RejectReason::parse(&r.get::<_, String>(6)),
+                    u32::try_from(r.get::<_, i64>(4)).unwrap_or(u32::MAX),
+                )),
             }
         }
         let matches = |key: &str| needle.is_empty() || path_contains(&split_key(key), &needle);
@@ -548,6 +564,7 @@ impl PgStore {
         for r in counts {
             let (kind, key, channel): (i16, String, i16) = (r.get(1), r.get(2), r.get(3));
             let (counted, not_counted): (i64, i64) = (r.get(4), r.get(5));
+            let rejected: i64 = r.get(7);
             let target = match kind {
                 KIND_DAY => &mut day,
                 KIND_UNASSIGNED => &mut unassigned,
@@ -561,6 +578,7 @@ impl PgStore {
                 },
             };
             target.add_samples(channel, counted, not_counted);
+            target.rejected += rejected;
         }
         for r in people {
             let (kind, key, channel, n): (i16, String, i16, i64) =
@@ -612,7 +630,7 @@ impl PgStore {
             .into_iter()
             .map(|((names, level), (key, row))| {
                 let path = spelled
-                    .get(&(kind_of(level), key))
+                    .get(&(kind_of(level), key.clone()))
                     .and_then(|s| {
                         s.iter()
                             .map(|(p, n)| (split_key(p), *n))
@@ -632,6 +650,11 @@ impl PgStore {
                     target,
                     met: target.map(|n| c.participants >= n),
                     split: row.split(),
+                    received: c.samples + c.not_counted,
+                    rejected: campaign::count(usize::try_from(row.rejected).unwrap_or_default()),
+                    rejections: ispeed_spec::campaign::top_reasons(
+                        reasons.remove(&(kind_of(level), key)).unwrap_or_default(),
+                    ),
                 }
             })
             .collect();
@@ -667,6 +690,8 @@ struct Row {
     samples: HashMap<i16, (i64, i64)>,
     /// Per channel code (-1: any): distinct participants.
     people: HashMap<i16, i64>,
+    /// Rejected samples (part of the not counted).
+    rejected: i64,
 }
 
 impl Row {
