@@ -448,3 +448,88 @@ fn receipt_of(v: &Value) -> Receipt {
     let a: Attestation = serde_json::from_value(v["attestation"].clone()).expect("attestation");
     serde_json::from_str(&a.payload).expect("receipt")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_result_ids_keeps_the_book_bounded_and_the_measurement_right() {
+    let signer = ServerSigner::generate();
+    let link = LinkProfile {
+        down_mbps: Some(20.0),
+        up_mbps: Some(10.0),
+        rtt_ms: 5,
+    };
+    let state = AppState::signing(ServerConfig::new(link), Some(signer));
+    let server = ispeed_server::spawn_state(loopback(), state.clone())
+        .await
+        .expect("server");
+    // The flooder: a new result id on every request, from another /24 of loopback
+    // (127.0.1.1), bounded in requests and time.
+    let flood_url = format!("{}/ping", server.url());
+    let flooder = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 1, 1]))
+        .build()
+        .expect("client");
+    let flood = tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut sent = 0u32;
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (c, u) = (flooder.clone(), flood_url.clone());
+            tasks.spawn(async move {
+                let mut n = 0u32;
+                while n < 1000 && Instant::now() < deadline {
+                    let r = c
+                        .get(&u)
+                        .header("x-ispeed-result", Uuid::new_v4().to_string())
+                        .send()
+                        .await;
+                    assert!(r.is_ok_and(|r| r.status().is_success()));
+                    n += 1;
+                }
+                n
+            });
+        }
+        while let Some(n) = tasks.join_next().await {
+            sent += n.expect("flooder");
+        }
+        sent
+    });
+    let mut request = ispeed_e2e::lab_request(server.url());
+    request.config = request.config.with_max_duration(Duration::from_secs(3));
+    let doc = ispeed_core::measure(
+        &request,
+        &StaticPlatform::new(Transport::Cellular),
+        &SystemClock,
+        &ispeed_e2e::Recorder::default(),
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("measured under the flood");
+    let sent = flood.await.expect("flood");
+    let limits = ispeed_server::receipts::BookLimits::default();
+    println!(
+        "flood: {sent} fresh ids; book holds {} ids, about {} bytes",
+        state.receipts.len(),
+        state.receipts.approx_bytes()
+    );
+    assert!(sent >= 2000, "the flood ran ({sent} requests)");
+    assert!(state.receipts.len() <= limits.max_per_block + 1);
+    assert!(
+        state.receipts.approx_bytes()
+            <= limits.max_ids * ispeed_server::receipts::ENTRY_BYTES + 2 * limits.max_ids * 16
+    );
+    // The measurement is right and its receipt intact.
+    let dl = doc.download.expect("download").mbps;
+    let ul = doc.upload.expect("upload").mbps;
+    assert!(
+        (dl - 20.0).abs() < 3.0,
+        "download {dl} Mbit/s on a 20 Mbit/s link"
+    );
+    assert!(
+        (ul - 10.0).abs() < 1.5,
+        "upload {ul} Mbit/s on a 10 Mbit/s link"
+    );
+    let a = doc.attestation.expect("the receipt survived the flood");
+    let r: Receipt = serde_json::from_str(&a.payload).expect("receipt");
+    assert_eq!(r.result_id, doc.id);
+    server.stop().await;
+}
