@@ -533,3 +533,65 @@ async fn a_flood_of_result_ids_keeps_the_book_bounded_and_the_measurement_right(
     assert_eq!(r.result_id, doc.id);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ispeed_serve_signs_with_the_key_keygen_wrote_and_advertises_it() {
+    use std::io::BufRead;
+    let dir = ispeed_e2e::temp_dir("serve-key");
+    let key = dir.path().join("server.key");
+    let public = keygen(&key);
+    let key_id = public.split_whitespace().nth(1).expect("key id").to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ispeed"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--collector-db"])
+        .arg(dir.path().join("c.db"))
+        .arg("--signing-key")
+        .arg(&key)
+        .arg("--trusted-keys")
+        .arg(dir.path().join("server.key.pub"))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ispeed serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let mut log = Vec::new();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("ispeed serve ended early")
+            .expect("line");
+        log.push(line.clone());
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().expect("url").to_owned();
+        }
+    };
+    assert!(
+        log.iter()
+            .any(|l| l.contains(&key_id) && l.contains("receipts")),
+        "{log:?}"
+    );
+    assert!(log.iter().any(|l| l.contains("1 server key")), "{log:?}");
+    let info: Value = serde_json::from_slice(
+        &reqwest::get(format!("{url}/info"))
+            .await
+            .expect("info")
+            .bytes()
+            .await
+            .expect("body"),
+    )
+    .expect("info JSON");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(info["signing_key"]["key_id"], json!(key_id));
+    // A key file that is not one is refused with its name.
+    let bad = dir.path().join("not-a-key");
+    std::fs::write(&bad, "hello\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_ispeed"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--signing-key"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not-a-key") && err.contains("keygen"), "{err}");
+}
