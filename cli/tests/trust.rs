@@ -214,6 +214,25 @@ async fn a_signed_measurement_counts_and_every_forgery_is_refused_with_its_reaso
         fetch_ms
     );
 
+    // What signing and judging cost the servers, per measurement.
+    let n = 1000;
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(signer.attest(attestation.payload.clone()));
+    }
+    let sign_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    let honest_doc = serde_json::to_value(&doc).expect("json");
+    let keys = ispeed_collector::keys::TrustedKeys::none().with(&signer.public());
+    let t = Instant::now();
+    for _ in 0..n {
+        let j = ispeed_collector::verdict::judge(&honest_doc, doc.id, &keys, Utc::now());
+        assert_eq!(j.verdict, Verdict::Attested);
+    }
+    let judge_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    println!(
+        "signing {sign_us:.0} µs per receipt, judging {judge_us:.0} µs per document (debug build)"
+    );
+
     // Delivered: attested and counted.
     let honest = serde_json::to_value(&doc).expect("json");
     let posted = post(&http, &base, honest.to_string()).await;
