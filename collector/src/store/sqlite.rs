@@ -415,6 +415,46 @@ mod tests {
     }
 
     #[test]
+    fn a_file_from_before_receipts_gains_the_verdict_columns_and_reads_unattested() {
+        let path = temp_path("pre-trust");
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        let id = Uuid::new_v4();
+        {
+            // The schema as collectors before receipts wrote it, with one sample.
+            let c = Connection::open(&path).expect("open");
+            c.execute_batch(SCHEMA_SQL).expect("results");
+            c.execute_batch(CAMPAIGN_SQL).expect("campaign");
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .expect("app id");
+            let doc = json!({ "schema": "ispeed.result/1", "id": id }).to_string();
+            c.execute(
+                "INSERT INTO results (id, received_at, document) VALUES (?1, 0, ?2)",
+                params![id.to_string(), doc],
+            )
+            .expect("row");
+            c.execute(
+                "INSERT INTO campaign_samples \
+                 (id, started_at, install_id, area, platform, mode, transport, valid) \
+                 VALUES (?1, NULL, NULL, NULL, '', NULL, '', 0)",
+                [id.to_string()],
+            )
+            .expect("facts");
+        }
+        let store = SqliteStore::open(&path).expect("upgraded");
+        assert_eq!(
+            store.verdict_of(id).expect("verdict"),
+            Some(("unattested".to_owned(), None))
+        );
+        // Opening again changes nothing.
+        drop(store);
+        let store = SqliteStore::open(&path).expect("reopened");
+        assert_eq!(store.count().ok(), Some(1));
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    #[test]
     fn a_foreign_file_is_refused_untouched() {
         let path = temp_path("foreign");
         std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
