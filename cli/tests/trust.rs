@@ -612,3 +612,49 @@ async fn ispeed_serve_signs_with_the_key_keygen_wrote_and_advertises_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not-a-key") && err.contains("keygen"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_native_servers_with_a_key_are_asked_and_third_parties_never_see_the_id() {
+    let link = LinkProfile {
+        down_mbps: Some(20.0),
+        up_mbps: Some(10.0),
+        rtt_ms: 5,
+    };
+    let measure = |url: String, protocol| async move {
+        let mut request = ispeed_e2e::lab_request(url);
+        request.protocol = protocol;
+        request.config = request.config.with_max_duration(Duration::from_secs(1));
+        ispeed_core::measure(
+            &request,
+            &StaticPlatform::new(Transport::Cellular),
+            &SystemClock,
+            &ispeed_e2e::Recorder::default(),
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .expect("measured")
+    };
+    use ispeed_core::protocol::ProtocolKind;
+    // A signing server spoken to as LibreSpeed or Cloudflare: no id sent, no receipt.
+    let signing = AppState::signing(ServerConfig::new(link), Some(ServerSigner::generate()));
+    let server = ispeed_server::spawn_state(loopback(), signing.clone())
+        .await
+        .expect("server");
+    for protocol in [ProtocolKind::Librespeed, ProtocolKind::Cloudflare] {
+        let doc = measure(server.url(), protocol).await;
+        assert!(doc.attestation.is_none(), "{protocol}");
+    }
+    assert!(
+        signing.receipts.is_empty(),
+        "no result id reached the server"
+    );
+    server.stop().await;
+    // A native server without a key: measured as before, no receipt.
+    let plain = ispeed_server::spawn(loopback(), ServerConfig::new(link))
+        .await
+        .expect("server");
+    let doc = measure(plain.url(), ProtocolKind::Ispeed).await;
+    assert!(doc.attestation.is_none());
+    assert!(doc.download.is_some_and(|d| d.mbps > 15.0));
+    plain.stop().await;
+}

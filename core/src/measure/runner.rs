@@ -145,8 +145,12 @@ async fn run_phases(
         },
     };
     let (network_end, network_changes) = guard.finish();
-    // Asked last, so the receipt covers every byte the phases moved.
-    let attestation = super::receipt::fetch(protocol, &request.config).await;
+    // Asked last, so the receipt covers every byte the phases moved; not after a
+    // policy violation (the sample never counts, and the network may be gone).
+    let attestation = match violation {
+        None => super::receipt::fetch(protocol, &request.config).await,
+        Some(_) => None,
+    };
 
     let payload = [&done.download, &done.upload]
         .iter()
