@@ -40,6 +40,8 @@ enum Command {
     Upload(cmd::upload::UploadArgs),
     /// Campaign participation: the day's progress per area, this install's area.
     Campaign(cmd::campaign::CampaignArgs),
+    /// Write a measurement server's signing key (FILE) and public key (FILE.pub).
+    Keygen(cmd::keygen::KeygenArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
             Command::Export(args) => cmd::export::run(args),
             Command::Upload(args) => cmd::upload::run(args).await,
             Command::Campaign(args) => cmd::campaign::run(args).await,
+            Command::Keygen(args) => cmd::keygen::run(args),
         }
     });
     match outcome {

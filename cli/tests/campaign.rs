@@ -31,9 +31,28 @@ use uuid::Uuid;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// The reference server with its collector on `db`, on a free loopback port.
+/// The reference server with its collector on `db`, on a free loopback port,
+/// counting like a lab: these documents carry no receipt (the count without
+/// `--count-unattested` is tested by `a_demo_against_a_collector_that_does_not_trust_its_key_stores_an_unattested_sample`
+/// and in `tests/tests/trust.rs`).
 async fn collector(db: &Path) -> (String, CancellationToken) {
-    let collector = Arc::new(Collector::open(db).expect("open collector"));
+    let lab = ispeed_collector::CampaignConfig {
+        count_unattested: true,
+        ..Default::default()
+    };
+    collector_counting(db, lab).await
+}
+
+/// The reference server with its collector on `db` counting as `campaign` says.
+async fn collector_counting(
+    db: &Path,
+    campaign: ispeed_collector::CampaignConfig,
+) -> (String, CancellationToken) {
+    let collector = Arc::new(
+        Collector::open(db)
+            .expect("open collector")
+            .with_campaign(campaign),
+    );
     let app = ispeed_server::router_with_collector(
         AppState::new(ServerConfig::new(LinkProfile::default())),
         collector,
@@ -711,7 +730,8 @@ async fn demo_runs_from_several_installs_count_each_install_once_per_area() {
     let db = |name: &str| dir.path().join(name).display().to_string();
     let (a, b, c) = (db("a.db"), db("b.db"), db("c.db"));
     // Exactly the acceptance form: `ispeed demo --area ... --collector ...`;
-    // a demo naming an area labels its emulated link cellular, so it counts.
+    // a demo naming an area labels its emulated link cellular, so it counts in a
+    // collector that counts unattested samples (a lab).
     let demo = |db: &str, area: &str| {
         let args = vec![
             "demo",
@@ -770,5 +790,49 @@ async fn demo_runs_from_several_installs_count_each_install_once_per_area() {
             .any(|l| l.starts_with("Hà Nội / Ba Vì / Tản Lĩnh / Thôn 1") && l.contains("  2  ")),
         "{table}"
     );
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_against_a_collector_that_does_not_trust_its_key_stores_an_unattested_sample() {
+    let dir = ispeed_e2e::temp_dir("demo-untrusted");
+    let (base, stop) = collector_counting(
+        &dir.path().join("collector.db"),
+        ispeed_collector::CampaignConfig::default(),
+    )
+    .await;
+    let db = dir.path().join("phone.db").display().to_string();
+    let out = ispeed(&[
+        "demo",
+        "--json",
+        "--max-seconds",
+        "1",
+        "--max-mbytes",
+        "2",
+        "--db",
+        &db,
+        "--area",
+        THON_1,
+        "--collector",
+        &base,
+    ]);
+    let d: Value = serde_json::from_str(&out).expect("result document");
+    // The demo's server signed a receipt, under a key made for this run.
+    assert!(d["attestation"]["signature"].is_string(), "{d}");
+    let id = Uuid::parse_str(d["id"].as_str().expect("id")).expect("uuid");
+    let store = ispeed_collector::Collector::open(&dir.path().join("collector.db"))
+        .expect("reopen the collector's file");
+    let held = store.store().verdict_of(id).await.expect("store answers");
+    assert_eq!(
+        held,
+        Some((
+            ispeed_spec::attestation::Verdict::Unattested,
+            Some(ispeed_spec::attestation::RejectReason::UnknownKey)
+        ))
+    );
+    let (p, _) = progress(&base, "").await;
+    assert_eq!(p.totals.participants, 0, "{p:?}");
+    assert_eq!(p.totals.samples, 0);
+    assert_eq!(p.totals.not_counted, 1);
     stop.cancel();
 }

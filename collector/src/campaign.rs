@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 pub use ispeed_spec::area::AreaDoc;
+use ispeed_spec::attestation::{RejectReason, Verdict};
 pub use ispeed_spec::campaign::{
     AreaProgress, Channel, ChannelCount, Counts, Level, Progress, ProgressQuery, Split,
 };
@@ -59,6 +60,9 @@ pub struct CampaignConfig {
     pub hamlet_target: u32,
     /// Participants an organisation must reach; none by default.
     pub organisation_target: Option<u32>,
+    /// Count samples without a receipt too (`--count-unattested`: labs, never a
+    /// campaign); off by default, so only attested samples make participants.
+    pub count_unattested: bool,
 }
 
 impl Default for CampaignConfig {
@@ -68,6 +72,7 @@ impl Default for CampaignConfig {
             commune_target: DEFAULT_COMMUNE_TARGET,
             hamlet_target: DEFAULT_HAMLET_TARGET,
             organisation_target: None,
+            count_unattested: false,
         }
     }
 }
@@ -102,6 +107,7 @@ impl CampaignConfig {
             commune_target,
             hamlet_target,
             organisation_target,
+            count_unattested: false,
         })
     }
 }
@@ -164,6 +170,12 @@ pub struct SampleFacts {
     pub transport: String,
     /// The document's `valid`.
     pub valid: bool,
+    /// The collector's verdict (`unattested` until [`crate::verdict`] judged it).
+    pub verdict: Verdict,
+    /// Why it was rejected, when it was.
+    pub reason: Option<RejectReason>,
+    /// The receipt's address block, when a receipt verified.
+    pub client_block: Option<String>,
 }
 
 impl SampleFacts {
@@ -189,12 +201,32 @@ impl SampleFacts {
             mode: text(doc.get("mode")).filter(|m| m == "auto" || m == "manual"),
             transport: text(doc.pointer("/network/transport")).unwrap_or_default(),
             valid: doc.get("valid").and_then(Value::as_bool) == Some(true),
+            verdict: Verdict::Unattested,
+            reason: None,
+            client_block: None,
         }
     }
 
-    /// Whether the sample counts: it makes its install a participant.
-    pub fn counts(&self) -> bool {
-        self.valid && self.transport == "cellular"
+    /// The same facts with the collector's judgement.
+    pub fn judged(self, j: &crate::verdict::Judgement) -> Self {
+        Self {
+            verdict: j.verdict,
+            reason: j.reason,
+            client_block: j.client_block.clone(),
+            ..self
+        }
+    }
+
+    /// Whether the sample counts: the one rule every count and statistic applies. A
+    /// valid sample over cellular, attested by a trusted server's receipt (or merely
+    /// unattested, where `config.count_unattested`); a rejected one never.
+    pub fn counts(&self, config: &CampaignConfig) -> bool {
+        let trusted = match self.verdict {
+            Verdict::Attested => true,
+            Verdict::Unattested => config.count_unattested,
+            Verdict::Rejected => false,
+        };
+        trusted && self.valid && self.transport == "cellular"
     }
 }
 
@@ -252,6 +284,7 @@ struct Tally {
     samples: u32,
     not_counted: u32,
     channels: HashMap<Channel, (HashSet<String>, u32)>,
+    rejections: BTreeMap<RejectReason, u32>,
 }
 
 /// First instants of `date` and of the day after, in the configured zone.
@@ -302,7 +335,7 @@ pub fn tally_day(
         if area_rows.is_empty() {
             // No area, or one naming no commune, hamlet or organisation.
             if needle.is_empty() {
-                add(&mut unassigned, &row, channel);
+                add(&mut unassigned, &row, channel, config);
             }
             continue;
         }
@@ -320,11 +353,11 @@ pub fn tally_day(
         if keyed.is_empty() {
             continue;
         }
-        add(&mut totals, &row, channel);
+        add(&mut totals, &row, channel, config);
         for (key, level, path) in keyed {
             let tally = tallies.entry((key, level)).or_default();
             *tally.spellings.entry(path).or_default() += 1;
-            add(tally, &row, channel);
+            add(tally, &row, channel, config);
         }
     }
     // Samples without an area are part of the day's totals too.
@@ -362,6 +395,9 @@ pub fn tally_day(
                 target,
                 met: target.map(|n| participants >= n),
                 split,
+                received: t.samples + t.not_counted,
+                rejected: t.rejections.values().sum(),
+                rejections: ispeed_spec::campaign::top_reasons(t.rejections),
             }
         })
         .collect();
@@ -386,9 +422,15 @@ pub fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn add(tally: &mut Tally, row: &SampleFacts, channel: Channel) {
-    if !row.counts() {
+fn add(tally: &mut Tally, row: &SampleFacts, channel: Channel, config: &CampaignConfig) {
+    if !row.counts(config) {
         tally.not_counted += 1;
+        if row.verdict == Verdict::Rejected {
+            *tally
+                .rejections
+                .entry(row.reason.unwrap_or(RejectReason::Other))
+                .or_default() += 1;
+        }
         return;
     }
     tally.samples += 1;

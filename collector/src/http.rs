@@ -93,10 +93,15 @@ pub async fn post_result(
             );
         }
     };
-    let doc = match ingest::accept(&body) {
+    let mut doc = match ingest::accept(&body) {
         Ok(doc) => doc,
         Err(r) => return rejected(r),
     };
+    let judgement = match crate::verdict::judge_and_cap(&collector, &doc).await {
+        Ok(j) => j,
+        Err(e) => return store_error(e),
+    };
+    doc.facts = doc.facts.judged(&judgement);
     let status = match collector.store().insert(&doc, collector.campaign()).await {
         Ok(Inserted::Stored) => ConfirmStatus::Stored,
         Ok(Inserted::Duplicate) => ConfirmStatus::Duplicate,
@@ -110,7 +115,22 @@ pub async fn post_result(
         }
         Err(e) => return store_error(e),
     };
-    axum::Json(Confirmation { id: doc.id, status }).into_response()
+    // A duplicate is answered with the verdict its first copy was stored with.
+    let (verdict, reason) = match status {
+        ConfirmStatus::Stored => (judgement.verdict, judgement.reason),
+        ConfirmStatus::Duplicate => match collector.store().verdict_of(doc.id).await {
+            Ok(Some(held)) => held,
+            Ok(None) => (judgement.verdict, judgement.reason),
+            Err(e) => return store_error(e),
+        },
+    };
+    axum::Json(Confirmation {
+        id: doc.id,
+        status,
+        verdict: Some(verdict),
+        reason,
+    })
+    .into_response()
 }
 
 /// Counts the day the query asks for.

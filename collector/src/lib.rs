@@ -16,8 +16,10 @@
 pub mod campaign;
 pub mod http;
 pub mod ingest;
+pub mod keys;
 pub mod pgtest;
 pub mod store;
+pub mod verdict;
 
 use std::path::Path;
 
@@ -33,6 +35,7 @@ use uuid::Uuid;
 pub struct Collector {
     store: Store,
     campaign: CampaignConfig,
+    trust: std::sync::Arc<verdict::TrustPolicy>,
 }
 
 impl Collector {
@@ -41,6 +44,7 @@ impl Collector {
         Self {
             store,
             campaign: CampaignConfig::default(),
+            trust: Default::default(),
         }
     }
 
@@ -54,7 +58,11 @@ impl Collector {
     /// A collector on `location`: a `postgres://` URL or a SQLite path.
     pub async fn connect(location: &str, campaign: CampaignConfig) -> Result<Self, StoreError> {
         let store = Store::open(location, &campaign).await?;
-        Ok(Self { store, campaign })
+        Ok(Self {
+            store,
+            campaign,
+            trust: Default::default(),
+        })
     }
 
     /// The same collector counting campaign progress with `config`. A PostgreSQL
@@ -62,6 +70,18 @@ impl Collector {
     pub fn with_campaign(mut self, config: CampaignConfig) -> Self {
         self.campaign = config;
         self
+    }
+
+    /// The same collector trusting `policy`'s keys and applying its caps (without,
+    /// it trusts no key: every receipt is from an unknown key).
+    pub fn with_trust(mut self, policy: verdict::TrustPolicy) -> Self {
+        self.trust = std::sync::Arc::new(policy);
+        self
+    }
+
+    /// What it trusts.
+    pub fn trust(&self) -> &verdict::TrustPolicy {
+        &self.trust
     }
 
     /// How campaign progress is counted.

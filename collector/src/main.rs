@@ -41,21 +41,26 @@ struct Args {
     /// Participants an organisation must reach each day (no target without it).
     #[arg(long, value_name = "N")]
     campaign_organisation_target: Option<u32>,
+    #[command(flatten)]
+    trust: ispeed_collector::verdict::TrustArgs,
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let campaign = CampaignConfig::from_settings(
+    let mut campaign = CampaignConfig::from_settings(
         &args.campaign_tz,
         args.campaign_commune_target,
         args.campaign_hamlet_target,
         args.campaign_organisation_target,
     )?;
+    campaign.count_unattested = args.trust.count_unattested;
+    let trust = args.trust.policy()?;
     let location = args
         .database
         .unwrap_or_else(|| default_db_path().to_string_lossy().into_owned());
     let collector = Collector::connect(&location, campaign)
         .await
-        .map_err(|e| format!("cannot open the collector's database: {e}"))?;
+        .map_err(|e| format!("cannot open the collector's database: {e}"))?
+        .with_trust(trust);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -65,6 +70,8 @@ async fn run(args: Args) -> Result<(), String> {
         collector.store().describe(),
         campaign.time_zone
     );
+    // After the line above: scripts and tests read the URL from the first line.
+    eprintln!("{}", args.trust.describe(collector.trust()));
     ispeed_collector::serve(listener, Arc::new(collector), async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -9,7 +9,10 @@
 //!   count exactly what the reference tally of the same documents counts, with and
 //!   without area filters;
 //! - bad documents refused: over 64 KB, not JSON, wrong schema, an id that is not a
-//!   uuid: a 4xx JSON error naming the field, nothing stored, the pool unharmed.
+//!   uuid: a 4xx JSON error naming the field, nothing stored, the pool unharmed;
+//! - verdicts kept: the generated day mixes signed, forged and bare documents, and
+//!   only the attested ones count; each sample's verdict and reason is stored, and the
+//!   daily cap per install rejects what is over it.
 //!
 //! PostgreSQL that cannot start fails the test with the reason; it never passes
 //! silently.
@@ -20,8 +23,11 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use ispeed_collector::campaign::{self, CampaignConfig, SampleFacts};
+use ispeed_collector::keys::{ServerSigner, TrustedKeys};
 use ispeed_collector::pgtest::PgCluster;
+use ispeed_collector::verdict::{self, Caps, TrustPolicy};
 use ispeed_collector::{Collector, RunningCollector, Store};
+use ispeed_spec::attestation::{RECEIPT_SCHEMA, Receipt, RejectReason, Verdict};
 use ispeed_spec::result::MAX_DOCUMENT_BYTES;
 use ispeed_spec::upload::{ConfirmStatus, Confirmation, ErrorBody};
 use rand::Rng;
@@ -31,11 +37,33 @@ use uuid::Uuid;
 
 const DAY: &str = "2026-05-04";
 
+/// The measurement server's key the collectors of these tests trust.
+fn server_key() -> &'static ServerSigner {
+    static KEY: std::sync::OnceLock<ServerSigner> = std::sync::OnceLock::new();
+    KEY.get_or_init(ServerSigner::generate)
+}
+
+fn trust(install_daily: u32) -> TrustPolicy {
+    TrustPolicy {
+        keys: TrustedKeys::none().with(&server_key().public()),
+        caps: Caps {
+            install_daily,
+            ..Caps::default()
+        },
+    }
+}
+
 /// Opens a fresh store at `location` and serves it on a free loopback port.
 async fn serve(location: &str) -> RunningCollector {
+    serve_trusting(location, trust(Caps::default().install_daily)).await
+}
+
+/// [`serve`] with the trust policy `policy`.
+async fn serve_trusting(location: &str, policy: TrustPolicy) -> RunningCollector {
     let collector = Collector::connect(location, CampaignConfig::default())
         .await
-        .expect("open the store");
+        .expect("open the store")
+        .with_trust(policy);
     ispeed_collector::spawn(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         Arc::new(collector),
@@ -67,8 +95,12 @@ fn doc(
     transport: &str,
     valid: bool,
 ) -> Value {
+    let finished = chrono::DateTime::parse_from_rfc3339(started_at)
+        .map(|t| (t + chrono::Duration::seconds(15)).to_rfc3339())
+        .unwrap_or_default();
     json!({
         "schema": "ispeed.result/1", "id": Uuid::new_v4(), "started_at": started_at,
+        "finished_at": finished,
         "network": { "transport": transport },
         "device": { "platform": platform, "os_version": "", "model": "", "app_version": "0.1.0" },
         "valid": valid,
@@ -117,7 +149,7 @@ fn generated_day(n: usize, seed: u64) -> Vec<Value> {
                 .expect("literal")
                 + chrono::Duration::minutes(hour * 60 + rng.random_range(0..60));
             let install = (!rng.random_bool(0.05)).then_some(install);
-            doc(
+            let mut d = doc(
                 install,
                 area.clone(),
                 &started.to_rfc3339(),
@@ -125,9 +157,109 @@ fn generated_day(n: usize, seed: u64) -> Vec<Value> {
                 mode,
                 transport,
                 valid,
-            )
+            );
+            // Most signed by the trusted server, some forged, some bare.
+            match rng.random_range(0..10) {
+                0..=5 => sign(&mut d, false),
+                6 => sign(&mut d, true),
+                _ => {}
+            }
+            d
         })
         .collect()
+}
+
+/// Attaches the trusted server's receipt for `d` (with a broken signature when
+/// `forge`).
+fn sign(d: &mut Value, forge: bool) {
+    let started = chrono::DateTime::parse_from_rfc3339(d["started_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let key = server_key();
+    let receipt = Receipt {
+        schema: RECEIPT_SCHEMA.to_owned(),
+        result_id: Uuid::parse_str(d["id"].as_str().unwrap()).unwrap(),
+        key_id: key.key_id().to_owned(),
+        issued_at: started + chrono::Duration::seconds(14),
+        client_block: "203.0.113.0/24".to_owned(),
+        requests: 3,
+        download: None,
+        upload: None,
+    };
+    let mut a = key.attest(serde_json::to_string(&receipt).unwrap());
+    if forge {
+        a.payload = a.payload.replace("\"requests\":3", "\"requests\":4");
+    }
+    d["attestation"] = serde_json::to_value(a).unwrap();
+}
+
+/// The facts the collector must store for `d`: read, then judged.
+fn judged(d: &Value) -> SampleFacts {
+    let id = Uuid::parse_str(d["id"].as_str().unwrap()).unwrap();
+    let j = verdict::judge(d, id, &trust(60).keys, chrono::Utc::now());
+    SampleFacts::of(d).judged(&j)
+}
+
+/// Verdicts and reasons are stored per sample; the install cap rejects beyond it.
+async fn verdicts_are_kept_and_caps_hold(location: &str) {
+    let running = serve_trusting(location, trust(3)).await;
+    let (url, store) = (running.url(), running.collector.store().clone());
+    let client = reqwest::Client::new();
+    let mut seen = Vec::new();
+    for i in 0..5 {
+        let mut d = doc(
+            Some(77),
+            json!({ "commune": "Cap" }),
+            &format!("2026-05-04T03:0{i}:00Z"),
+            "android",
+            None,
+            "cellular",
+            true,
+        );
+        // The first attested, the second forged, the rest bare.
+        match i {
+            0 => sign(&mut d, false),
+            1 => sign(&mut d, true),
+            _ => {}
+        }
+        let (s, c) = post(&client, &url, d.to_string().into_bytes()).await;
+        assert_eq!(s, 200, "{c}");
+        let c: Confirmation = serde_json::from_value(c).expect("a confirmation");
+        let held = store.verdict_of(c.id).await.expect("verdict");
+        assert_eq!(
+            held,
+            c.verdict.map(|v| (v, c.reason)),
+            "stored as confirmed"
+        );
+        seen.push((c.verdict, c.reason));
+        // A resent copy is confirmed with the verdict its first copy got.
+        let (_, again) = post(&client, &url, d.to_string().into_bytes()).await;
+        let again: Confirmation = serde_json::from_value(again).expect("a confirmation");
+        assert_eq!(
+            (again.status, again.verdict),
+            (ConfirmStatus::Duplicate, c.verdict)
+        );
+    }
+    use RejectReason::*;
+    use Verdict::*;
+    assert_eq!(
+        seen,
+        vec![
+            (Some(Attested), None),
+            (Some(Rejected), Some(BadSignature)),
+            (Some(Unattested), None),
+            (Some(Unattested), None),
+            (Some(Rejected), Some(InstallDailyCap)),
+        ]
+    );
+    let date = NaiveDate::parse_from_str(DAY, "%Y-%m-%d").unwrap();
+    let p = store
+        .progress(&CampaignConfig::default(), date, Some("Cap"))
+        .await
+        .expect("progress");
+    assert_eq!((p.totals.participants, p.totals.samples), (1, 1), "{p:?}");
+    assert_eq!(p.totals.not_counted, 4);
+    running.stop().await;
 }
 
 async fn idempotent_by_id(url: &str, store: &Store) {
@@ -273,7 +405,7 @@ async fn campaign_counts_are_exact(url: &str, store: &Store) {
     let (from, to) = campaign::day_bounds(&config, date);
     let facts: Vec<SampleFacts> = docs
         .iter()
-        .map(SampleFacts::of)
+        .map(judged)
         .filter(|f| {
             f.started_at
                 .is_some_and(|t| t >= from.timestamp_millis() && t < to.timestamp_millis())
@@ -283,6 +415,18 @@ async fn campaign_counts_are_exact(url: &str, store: &Store) {
         facts.len() > 400,
         "the generated day holds {} samples",
         facts.len()
+    );
+    let attested = facts
+        .iter()
+        .filter(|f| f.verdict == Verdict::Attested)
+        .count();
+    let rejected = facts
+        .iter()
+        .filter(|f| f.reason == Some(RejectReason::BadSignature))
+        .count();
+    assert!(
+        attested > 150 && rejected > 20,
+        "{attested} attested, {rejected} forged"
     );
     for area in [
         None,
@@ -296,6 +440,15 @@ async fn campaign_counts_are_exact(url: &str, store: &Store) {
         let got = store.progress(&config, date, area).await.expect("progress");
         assert_eq!(got, expected, "area filter {area:?}");
     }
+    // Rejected samples show per area with their reason, equally on both stores.
+    let day = store.progress(&config, date, None).await.expect("progress");
+    assert!(
+        day.areas.iter().any(|a| a.rejected > 0
+            && a.received == a.samples + a.not_counted
+            && a.rejections.first().map(|r| r.reason) == Some(RejectReason::BadSignature)),
+        "{:?}",
+        day.areas
+    );
     // The same over HTTP.
     let body = client
         .get(format!("{url}/v1/campaign/progress?date={DAY}"))
@@ -348,6 +501,7 @@ async fn conform(location: &str) {
 async fn the_sqlite_store_conforms() {
     let dir = tempfile::tempdir().expect("temp dir");
     conform(&dir.path().join("a.db").to_string_lossy()).await;
+    verdicts_are_kept_and_caps_hold(&dir.path().join("c.db").to_string_lossy()).await;
     let location = dir.path().join("b.db").to_string_lossy().into_owned();
     let running = serve(&location).await;
     let store = running.collector.store().clone();
@@ -359,6 +513,8 @@ async fn the_postgres_store_conforms() {
     let cluster = PgCluster::start().unwrap_or_else(|e| panic!("PostgreSQL cannot start: {e}"));
     let db = cluster.database("conform").expect("a database");
     conform(&db.url).await;
+    let db = cluster.database("verdicts").expect("a database");
+    verdicts_are_kept_and_caps_hold(&db.url).await;
     let db = cluster.database("counts").expect("a database");
     let running = serve(&db.url).await;
     let store = running.collector.store().clone();

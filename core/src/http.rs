@@ -14,7 +14,24 @@ use crate::error::{Error, Result};
 
 /// Builds a client with the measurement's timeouts and interface binding.
 pub(crate) fn client(cfg: &MeasureConfig) -> Result<reqwest::Client> {
+    client_for(cfg, None)
+}
+
+/// A client like [`client`] that names the measurement's result id on every request
+/// ([`ispeed_spec::attestation::RESULT_HEADER`]), so a signing server can tally what
+/// it moved for this result and sign a receipt for it.
+pub(crate) fn client_for(
+    cfg: &MeasureConfig,
+    result: Option<uuid::Uuid>,
+) -> Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(id) = result
+        && let Ok(v) = reqwest::header::HeaderValue::from_str(&id.to_string())
+    {
+        headers.insert(ispeed_spec::attestation::RESULT_HEADER, v);
+    }
     let builder = reqwest::Client::builder()
+        .default_headers(headers)
         .http1_only()
         .no_proxy()
         .tcp_nodelay(true)

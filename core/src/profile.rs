@@ -91,6 +91,10 @@ pub struct Profile {
     /// Public keys the app will trust for signed server lists and profiles (a later
     /// version checks them; today they are only carried).
     pub trusted_keys: Vec<String>,
+    /// Public keys of the campaign's measurement servers, one `ispeed-ed25519 KEY_ID
+    /// PUBLIC_KEY` line each (as `ispeed keygen` writes them): the receipts the
+    /// collector trusts (`ispeed-collector --trusted-keys PROFILE`, docs/trust.md).
+    pub server_keys: Vec<String>,
     /// Fields this version does not know, kept as they were.
     pub extra: Map<String, Value>,
 }
@@ -169,6 +173,7 @@ const KNOWN: &[&str] = &[
     "targets",
     "data_budget",
     "trusted_keys",
+    "server_keys",
 ];
 
 impl Profile {
@@ -245,6 +250,26 @@ impl Profile {
                 .collect::<Result<_>>()?,
             Some(_) => return Err(invalid("trusted_keys", "must be an array of strings")),
         };
+        let server_keys = match object.get("server_keys") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(keys)) => keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let line = k.as_str().map(str::trim).unwrap_or_default();
+                    let words: Vec<&str> = line.split_whitespace().collect();
+                    if words.len() == 3 && words[0] == "ispeed-ed25519" {
+                        Ok(line.to_owned())
+                    } else {
+                        Err(invalid(
+                            format!("server_keys[{i}]"),
+                            "must be a line `ispeed-ed25519 KEY_ID PUBLIC_KEY` as `ispeed keygen` writes it",
+                        ))
+                    }
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(invalid("server_keys", "must be an array of strings")),
+        };
         let extra = object
             .iter()
             .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
@@ -259,6 +284,7 @@ impl Profile {
             targets,
             data_budget,
             trusted_keys,
+            server_keys,
             extra,
         })
     }
@@ -300,6 +326,12 @@ impl Profile {
             "trusted_keys".into(),
             serde_json::to_value(&self.trusted_keys).unwrap_or_default(),
         );
+        if !self.server_keys.is_empty() {
+            doc.insert(
+                "server_keys".into(),
+                serde_json::to_value(&self.server_keys).unwrap_or_default(),
+            );
+        }
         Value::Object(doc)
     }
 }
@@ -458,6 +490,22 @@ mod tests {
         let err = Profile::parse(&format!("{{{base}}}")).expect_err("no servers");
         assert_eq!(err.code(), "invalid_profile");
         assert!(err.to_string().contains("servers"), "{err}");
+    }
+
+    #[test]
+    fn server_keys_are_key_lines_and_round_trip() {
+        let base = r#""schema":"ispeed.profile/1","campaign":"c","collector":"https://c.example","time_zone":"UTC","servers":[{"name":"a","url":"https://a.example/"}]"#;
+        let line = "ispeed-ed25519 00112233aabbccdd AAAA";
+        let p = Profile::parse(&format!(r#"{{{base},"server_keys":["{line}"]}}"#));
+        let p = p.map(|p| (p.server_keys.clone(), p.to_json()["server_keys"][0].clone()));
+        assert_eq!(
+            p.ok(),
+            Some((vec![line.to_owned()], Value::String(line.to_owned())))
+        );
+        assert_eq!(
+            field_of(&format!(r#"{{{base},"server_keys":["ssh-ed25519 AAAA"]}}"#)),
+            "server_keys[0]"
+        );
     }
 
     #[test]

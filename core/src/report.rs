@@ -89,6 +89,7 @@ impl Sleeper for TokioSleeper {
 }
 
 // The confirmation is a wire contract shared with the collector.
+pub use ispeed_spec::attestation::{RejectReason, Verdict};
 use ispeed_spec::upload::MAX_CONFIRMATION_BYTES;
 pub use ispeed_spec::upload::{ConfirmStatus, Confirmation};
 
@@ -100,6 +101,10 @@ pub struct UploadSummary {
     /// Samples the collector refused outright (a 4xx: the document is wrong for it);
     /// they stay pending and are offered again next run.
     pub rejected: Vec<(Uuid, String)>,
+    /// Samples the collector stored but judged untrustworthy (`verdict: rejected`,
+    /// docs/trust.md): marked uploaded, never sent again, the reason kept with the
+    /// sample ([`crate::store::Store::collector_note`]).
+    pub judged_rejected: Vec<(Uuid, RejectReason)>,
     /// Samples still pending after the run.
     pub remaining: usize,
     /// Why the run stopped early, if it did (collector unreachable after every retry,
@@ -306,6 +311,18 @@ impl Uploader {
                 continue;
             };
             match self.send_with_retries(&doc).await {
+                // Stored for audit but never counted: sending it again changes
+                // nothing, so it is done; the reason stays with the sample.
+                Ok(Confirmation {
+                    verdict: Some(Verdict::Rejected),
+                    reason,
+                    ..
+                }) => {
+                    let reason = reason.unwrap_or(RejectReason::Other);
+                    store.mark_judged(id, clock.now(), &rejection_note(reason))?;
+                    summary.sent.push(id);
+                    summary.judged_rejected.push((id, reason));
+                }
                 Ok(_) => {
                     store.mark_uploaded(id, clock.now())?;
                     summary.sent.push(id);
@@ -322,6 +339,20 @@ impl Uploader {
         Ok(())
     }
 }
+
+/// What a sample keeps of the collector's rejection: the stable code first, so the
+/// apps can show the reason in the user's language, then its English meaning.
+pub fn rejection_note(reason: RejectReason) -> String {
+    format!(
+        "{}{}: {}",
+        REJECTION_PREFIX,
+        reason.as_str(),
+        reason.meaning()
+    )
+}
+
+/// Prefix of [`rejection_note`].
+pub const REJECTION_PREFIX: &str = "rejected by the collector: ";
 
 /// The body of `resp` if it is at most [`MAX_CONFIRMATION_BYTES`] and arrives whole.
 async fn read_capped(mut resp: reqwest::Response) -> Option<Vec<u8>> {
@@ -360,6 +391,7 @@ mod tests {
         Garbage,
         WrongId,
         Redirect,
+        Judged,
     }
 
     #[derive(Default)]
@@ -392,6 +424,10 @@ mod tests {
                 [(axum::http::header::LOCATION, "/v1/results?again=1")],
             )
                 .into_response(),
+            Mode::Judged => axum::Json(serde_json::json!({
+                "id": id, "status": "stored", "verdict": "rejected", "reason": "rate_unexplained"
+            }))
+            .into_response(),
             Mode::WrongId => {
                 axum::Json(serde_json::json!({ "id": Uuid::new_v4(), "status": "stored" }))
                     .into_response()
@@ -488,6 +524,33 @@ mod tests {
         assert!(again.sent.is_empty() && again.error.is_none());
         assert_eq!(*fake.requests.lock().expect("lock"), 2);
         assert!(sleeps.0.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_sample_the_collector_rejects_is_done_with_its_reason_kept() {
+        let dir = TempDir::new("report-judged");
+        let (store, ids) = store_with_two(&dir);
+        let (url, fake) = fake_collector().await;
+        *fake.mode.lock().expect("lock") = Some(Mode::Judged);
+        let sleeps = Arc::new(Recorder::default());
+        let up = uploader(&url, &sleeps);
+        let s = up.upload_pending(&store, &clock()).await;
+        assert!(s.error.is_none(), "{:?}", s.error);
+        assert_eq!(s.sent, ids);
+        let judged: Vec<_> = s.judged_rejected.iter().map(|(_, r)| *r).collect();
+        assert_eq!(judged, [RejectReason::RateUnexplained; 2]);
+        assert!(
+            store.pending_ids().expect("pending").is_empty(),
+            "never retried"
+        );
+        let note = store.collector_note(ids[0]).expect("note");
+        assert_eq!(note, Some(rejection_note(RejectReason::RateUnexplained)));
+        assert!(note.is_some_and(|n| n.contains("rate_unexplained")));
+        // A second run sends nothing.
+        let before = *fake.requests.lock().expect("lock");
+        let again = up.upload_pending(&store, &clock()).await;
+        assert!(again.sent.is_empty());
+        assert_eq!(*fake.requests.lock().expect("lock"), before);
     }
 
     #[tokio::test]

@@ -54,7 +54,7 @@ pub async fn down(State(app): State<Arc<AppState>>, Query(q): Query<DownQuery>) 
     let len = q.bytes.min(app.config.max_download_bytes);
     let worked = start.elapsed();
     app.link.profile.hold_round_trip(start).await;
-    let mut resp = paced_payload(app, len);
+    let mut resp = paced_payload(app, len, None);
     resp.headers_mut()
         .insert("server-timing", server_timing(worked));
     resp
@@ -63,7 +63,7 @@ pub async fn down(State(app): State<Arc<AppState>>, Query(q): Query<DownQuery>) 
 /// `POST __up`.
 pub async fn up(State(app): State<Arc<AppState>>, body: Body) -> Response {
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
-    let (_, took, err) = drain(&app, body, |_, _| {}).await;
+    let (_, took, err) = drain(&app, body, None, |_, _| {}).await;
     if let Some(e) = err {
         return (StatusCode::BAD_REQUEST, e).into_response();
     }

@@ -15,6 +15,7 @@ pub mod faults;
 pub mod librespeed;
 pub mod link;
 pub mod payload;
+pub mod receipts;
 pub mod routes;
 
 use std::future::Future;
@@ -37,6 +38,10 @@ pub mod collector {
     pub use ispeed_collector::{Collector, CollectorError, default_db_path, router};
     pub use ispeed_spec::result::SCHEMA as RESULT_SCHEMA;
 }
+
+/// Signing keys of receipts (`ispeed keygen`, `--signing-key`), kept with the
+/// collector that verifies them.
+pub use ispeed_collector::keys as collector_keys;
 
 /// Largest download a single request may ask for by default: 1 GiB.
 pub const MAX_DOWNLOAD_BYTES: u64 = 1 << 30;
@@ -103,27 +108,49 @@ pub struct AppState {
     pub payload: payload::Payload,
     /// What moved.
     pub counters: Counters,
+    /// The signing key and the per-result tallies its receipts sign.
+    pub receipts: receipts::ReceiptBook,
 }
 
 impl AppState {
     /// State for a server with `config`.
     pub fn new(config: ServerConfig) -> Arc<Self> {
+        Self::signing(config, None)
+    }
+
+    /// State for a server with `config` that signs receipts with `signer`.
+    pub fn signing(
+        config: ServerConfig,
+        signer: Option<ispeed_collector::keys::ServerSigner>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             config,
             link: Link::new(config.link),
             payload: payload::Payload::new(),
             counters: Counters::default(),
+            receipts: receipts::ReceiptBook::new(signer, receipts::BookLimits::default()),
         })
     }
 }
 
 /// The routes of a server sharing `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    // The native measurement routes tally per result id for receipts.
+    let measured = Router::new()
         .route("/ping", get(routes::ping))
-        .route("/info", get(routes::info))
         .route("/download", get(routes::download))
         .route("/upload", post(routes::upload))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            receipts::track,
+        ));
+    Router::new()
+        .merge(measured)
+        .route("/info", get(routes::info))
+        .route(
+            ispeed_spec::attestation::RECEIPT_ROUTE,
+            post(receipts::receipt),
+        )
         .merge(librespeed::routes())
         .merge(cloudflare::routes())
         .layer(axum::middleware::from_fn_with_state(
@@ -216,11 +243,16 @@ impl Drop for RunningServer {
 
 /// Binds `addr` (port 0 for any free port) and serves in a background task.
 pub async fn spawn(addr: SocketAddr, config: ServerConfig) -> std::io::Result<RunningServer> {
+    spawn_state(addr, AppState::new(config)).await
+}
+
+/// Binds `addr` and serves `state` (for example [`AppState::signing`]) in a
+/// background task.
+pub async fn spawn_state(addr: SocketAddr, state: Arc<AppState>) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let stop = CancellationToken::new();
     let token = stop.clone();
-    let state = AppState::new(config);
     let task = tokio::spawn(serve_state(listener, state.clone(), async move {
         token.cancelled().await
     }));
@@ -261,6 +293,13 @@ pub struct ServeArgs {
     /// How campaign progress (`/v1/campaign/progress`, `/campaign`) is counted.
     #[command(flatten)]
     pub campaign: CampaignArgs,
+    /// Sign a receipt for each measurement with this Ed25519 key (written by
+    /// `ispeed keygen --out FILE`); its public half is advertised in `/info`.
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+    /// Which receipts the in-process collector trusts, and what it counts.
+    #[command(flatten)]
+    pub trust: ispeed_collector::verdict::TrustArgs,
 }
 
 /// Command-line settings of the campaign count, part of `ispeed serve`'s arguments.
@@ -313,16 +352,30 @@ pub async fn run_from_args(args: &ServeArgs) -> std::io::Result<()> {
         .collector_db
         .clone()
         .unwrap_or_else(ispeed_collector::default_db_path);
-    let campaign = args.campaign.config().map_err(std::io::Error::other)?;
+    let mut campaign = args.campaign.config().map_err(std::io::Error::other)?;
+    campaign.count_unattested = args.trust.count_unattested;
+    let trust = args.trust.policy().map_err(std::io::Error::other)?;
+    let signer = args
+        .signing_key
+        .as_deref()
+        .map(ispeed_collector::keys::ServerSigner::read)
+        .transpose()
+        .map_err(|e| std::io::Error::other(format!("--signing-key {e}")))?;
     let collector = ispeed_collector::Collector::open(&db)
         .map_err(std::io::Error::other)?
-        .with_campaign(campaign);
+        .with_campaign(campaign)
+        .with_trust(trust);
     eprintln!("collector: POST /v1/results kept in {}", db.display());
+    eprintln!("{}", args.trust.describe(collector.trust()));
+    match &signer {
+        Some(s) => eprintln!("receipts: signed with key {} (POST /receipt)", s.key_id()),
+        None => eprintln!("receipts: none (no --signing-key)"),
+    }
     eprintln!(
         "campaign: GET /v1/campaign/progress and /campaign, days in {}",
         collector.campaign().time_zone
     );
-    let app = router_with_collector(AppState::new(config), Arc::new(collector));
+    let app = router_with_collector(AppState::signing(config, signer), Arc::new(collector));
     let fmt = |r: Option<f64>| r.map_or("unshaped".to_owned(), |r| format!("{r} Mbit/s"));
     eprintln!(
         "ispeed-server listening on http://{} (down {}, up {}, +{} ms RTT); Ctrl-C stops",

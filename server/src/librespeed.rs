@@ -73,7 +73,7 @@ pub async fn garbage(State(app): State<Arc<AppState>>, Query(q): Query<GarbageQu
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
     let len = (chunks(q.ck_size.as_deref()) * CHUNK_BYTES).min(app.config.max_download_bytes);
     app.link.profile.hold_round_trip(arrived).await;
-    let mut resp = paced_payload(app, len);
+    let mut resp = paced_payload(app, len, None);
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_DISPOSITION,
@@ -97,7 +97,7 @@ pub async fn ping(State(app): State<Arc<AppState>>) -> Response {
 /// `POST empty.php`.
 pub async fn upload(State(app): State<Arc<AppState>>, body: Body) -> Response {
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
-    let (_, _, err) = drain(&app, body, |_, _| {}).await;
+    let (_, _, err) = drain(&app, body, None, |_, _| {}).await;
     if let Some(e) = err {
         return (StatusCode::BAD_REQUEST, e).into_response();
     }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::AppState;
+use crate::receipts::Tally;
 
 /// Query of `GET /download`.
 #[derive(Debug, Deserialize)]
@@ -62,6 +63,9 @@ pub struct Info {
     pub max_download_bytes: u64,
     /// Largest upload body one request may send.
     pub max_upload_bytes: u64,
+    /// The key receipts are signed with (`POST /receipt`), when the server has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<ispeed_spec::attestation::ServerKey>,
 }
 
 pub(crate) fn no_store(mut resp: Response) -> Response {
@@ -90,6 +94,7 @@ pub async fn info(State(app): State<Arc<AppState>>) -> Response {
             link: app.link.profile,
             max_download_bytes: app.config.max_download_bytes,
             max_upload_bytes: app.config.max_upload_bytes,
+            signing_key: app.receipts.signer().map(|s| s.public()),
         })
         .into_response(),
     )
@@ -98,6 +103,7 @@ pub async fn info(State(app): State<Arc<AppState>>) -> Response {
 /// `GET /download?bytes=N`: N random bytes, paced by the downlink.
 pub async fn download(
     State(app): State<Arc<AppState>>,
+    tally: Option<Extension<Arc<Tally>>>,
     Query(q): Query<DownloadQuery>,
 ) -> Response {
     let arrived = Instant::now();
@@ -105,19 +111,19 @@ pub async fn download(
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
     // The request's trip up and the first byte's trip down.
     app.link.profile.hold_round_trip(arrived).await;
-    paced_payload(app, len)
+    paced_payload(app, len, tally.map(|t| t.0))
 }
 
 /// An answer of `len` random bytes paced by the downlink and counted as they leave,
 /// for every protocol's download route. The caller has already waited the round trip.
-pub(crate) fn paced_payload(app: Arc<AppState>, len: u64) -> Response {
+pub(crate) fn paced_payload(app: Arc<AppState>, len: u64, tally: Option<Arc<Tally>>) -> Response {
     let chunk = app
         .link
         .down
         .as_ref()
         .map_or(256 * 1024, |p| p.chunk_size());
     let stream = futures_util::stream::unfold(0u64, move |sent| {
-        let app = app.clone();
+        let (app, tally) = (app.clone(), tally.clone());
         async move {
             if sent >= len {
                 return None;
@@ -130,6 +136,9 @@ pub(crate) fn paced_payload(app: Arc<AppState>, len: u64) -> Response {
             app.counters
                 .down_bytes
                 .fetch_add(piece.len() as u64, Ordering::Relaxed);
+            if let Some(t) = &tally {
+                t.sent(piece.len() as u64);
+            }
             let next = sent + piece.len() as u64;
             Some((Ok::<Bytes, Infallible>(piece), next))
         }
@@ -147,13 +156,15 @@ pub(crate) fn paced_payload(app: Arc<AppState>, len: u64) -> Response {
 /// `POST /upload[?report_ms=T]`: reads the body at the uplink's pace and discards it.
 pub async fn upload(
     State(app): State<Arc<AppState>>,
+    tally: Option<Extension<Arc<Tally>>>,
     Query(q): Query<UploadQuery>,
     body: Body,
 ) -> Response {
     app.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let tally = tally.map(|t| t.0);
     match q.report_ms {
         None => {
-            let (bytes, elapsed, err) = drain(&app, body, |_, _| {}).await;
+            let (bytes, elapsed, err) = drain(&app, body, tally, |_, _| {}).await;
             if let Some(e) = err {
                 return (StatusCode::BAD_REQUEST, e).into_response();
             }
@@ -166,7 +177,7 @@ pub async fn upload(
                 .into_response(),
             )
         }
-        Some(ms) => reported_upload(app, body, Duration::from_millis(ms.clamp(10, 1000))),
+        Some(ms) => reported_upload(app, body, tally, Duration::from_millis(ms.clamp(10, 1000))),
     }
 }
 
@@ -174,13 +185,21 @@ pub async fn upload(
 ///
 /// Reading (paced by the uplink) and reporting run in separate tasks, so a report
 /// leaves every `every` however long the pacer holds a read.
-fn reported_upload(app: Arc<AppState>, body: Body, every: Duration) -> Response {
+fn reported_upload(
+    app: Arc<AppState>,
+    body: Body,
+    tally: Option<Arc<Tally>>,
+    every: Duration,
+) -> Response {
     let start = Instant::now();
     let received = Arc::new(AtomicU64::new(0));
     let (done_tx, mut done_rx) = watch::channel(false);
     let counter = received.clone();
     tokio::spawn(async move {
-        let (_, _, err) = drain(&app, body, |n, _| counter.store(n, Ordering::Relaxed)).await;
+        let (_, _, err) = drain(&app, body, tally, |n, _| {
+            counter.store(n, Ordering::Relaxed)
+        })
+        .await;
         // Only a complete body is confirmed as done; a broken one just stops reporting.
         if err.is_none() {
             let _ = done_tx.send(true);
@@ -232,6 +251,7 @@ fn reported_upload(app: Arc<AppState>, body: Body, every: Duration) -> Response 
 pub(crate) async fn drain(
     app: &AppState,
     body: Body,
+    tally: Option<Arc<Tally>>,
     mut seen: impl FnMut(u64, Duration),
 ) -> (u64, Duration, Option<String>) {
     let start = Instant::now();
@@ -249,6 +269,9 @@ pub(crate) async fn drain(
                             app.counters
                                 .up_bytes
                                 .fetch_add(piece.len() as u64, Ordering::Relaxed);
+                            if let Some(t) = &tally {
+                                t.received(piece.len() as u64);
+                            }
                             received += piece.len() as u64;
                             seen(received, start.elapsed());
                         }
@@ -257,6 +280,9 @@ pub(crate) async fn drain(
                         app.counters
                             .up_bytes
                             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        if let Some(t) = &tally {
+                            t.received(bytes.len() as u64);
+                        }
                         received += bytes.len() as u64;
                         seen(received, start.elapsed());
                     }

@@ -144,6 +144,43 @@ pub struct AreaProgress {
     pub met: Option<bool>,
     /// Who measured how.
     pub split: Split,
+    /// Every sample received this day, counted or not (`samples + not_counted`).
+    #[serde(default)]
+    pub received: u32,
+    /// Samples the collector rejected (docs/trust.md): part of `not_counted`.
+    #[serde(default)]
+    pub rejected: u32,
+    /// The commonest rejection reasons, most frequent first (at most
+    /// [`TOP_REASONS`]), so an official sees why the count is lower than people say.
+    #[serde(default)]
+    pub rejections: Vec<ReasonCount>,
+}
+
+/// Rejection reasons an area lists at most.
+pub const TOP_REASONS: usize = 3;
+
+/// How many samples of an area were rejected for one reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonCount {
+    /// The reason.
+    pub reason: crate::attestation::RejectReason,
+    /// Samples rejected for it.
+    pub samples: u32,
+}
+
+/// The top [`TOP_REASONS`] of `counts`: most samples first, ties in the reasons'
+/// order, so the report is stable.
+pub fn top_reasons(
+    counts: impl IntoIterator<Item = (crate::attestation::RejectReason, u32)>,
+) -> Vec<ReasonCount> {
+    let mut v: Vec<ReasonCount> = counts
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(reason, samples)| ReasonCount { reason, samples })
+        .collect();
+    v.sort_by(|a, b| b.samples.cmp(&a.samples).then(a.reason.cmp(&b.reason)));
+    v.truncate(TOP_REASONS);
+    v
 }
 
 /// Counts over a set of samples.

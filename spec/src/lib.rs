@@ -13,6 +13,7 @@
 //!   answers and the error codes both apps translate.
 
 pub mod area;
+pub mod attestation;
 pub mod campaign;
 pub mod codes;
 pub mod device;

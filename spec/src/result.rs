@@ -126,6 +126,10 @@ pub struct MeasurementResult {
     /// Whether a scheduler or a person started the measurement.
     #[serde(default)]
     pub mode: Option<MeasureMode>,
+    /// The measurement server's signed receipt for this measurement, when the server
+    /// holds a key (docs/trust.md); `None` for LibreSpeed and Cloudflare servers.
+    #[serde(default)]
+    pub attestation: Option<crate::attestation::Attestation>,
 }
 
 impl MeasurementResult {
@@ -150,6 +154,7 @@ impl MeasurementResult {
             interface_traffic: None,
             participant: None,
             mode: None,
+            attestation: None,
             device,
             location: None,
             latency: None,

@@ -31,6 +31,13 @@ pub struct Confirmation {
     pub id: Uuid,
     /// Whether this request stored it.
     pub status: ConfirmStatus,
+    /// What the collector concluded about the sample (collectors before receipts say
+    /// nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::attestation::Verdict>,
+    /// Why it was rejected, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::attestation::RejectReason>,
 }
 
 impl Confirmation {

@@ -404,6 +404,9 @@ mod tests {
                 },
                 ..Split::default()
             },
+            received: participants * 2 + 1,
+            rejected: 0,
+            rejections: Vec::new(),
         };
         Progress {
             date: NaiveDate::from_ymd_opt(2026, 5, 4).expect("date"),

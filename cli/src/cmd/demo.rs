@@ -66,9 +66,14 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         up_mbps: Some(args.up_mbps),
         rtt_ms: args.rtt_ms,
     };
-    let server = ispeed_server::spawn(
+    // The demo's server signs receipts with a key made for this run and forgotten:
+    // no real collector trusts it, so a demo sample is stored as attested only by a
+    // collector told to trust this very key, and as `rejected` (unknown key) by
+    // every other. Demo samples never count in a campaign (docs/trust.md).
+    let throwaway = ispeed_server::collector_keys::ServerSigner::generate();
+    let server = ispeed_server::spawn_state(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        ServerConfig::new(link),
+        ispeed_server::AppState::signing(ServerConfig::new(link), Some(throwaway)),
     )
     .await
     .map_err(|e| format!("cannot start the demo server on loopback: {e}"))?;

@@ -72,8 +72,13 @@ pub fn run(args: HistoryArgs) -> Result<(), String> {
         store.path().display()
     );
     for s in &history.samples {
+        // A sample the collector stored but will not count says why.
+        let note = match store.collector_note(s.id) {
+            Ok(Some(n)) if s.uploaded_at.is_some() => format!(" ({n})"),
+            _ => String::new(),
+        };
         println!(
-            "{}  {}  {:<9} down {:>12}  up {:>12}  latency {:>9}  {}{}",
+            "{}  {}  {:<9} down {:>12}  up {:>12}  latency {:>9}  {}{}{note}",
             s.started_at.with_timezone(&Local).format("%Y-%m-%d %H:%M"),
             s.id,
             s.transport.as_str(),

@@ -5,6 +5,7 @@ pub mod campaign;
 pub mod demo;
 pub mod export;
 pub mod history;
+pub mod keygen;
 pub mod measure;
 pub mod schedule;
 pub mod servers;

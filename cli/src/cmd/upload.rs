@@ -36,6 +36,13 @@ pub fn report(outcome: &UploadOutcome, collector: &str, ids_on_stdout: bool) -> 
     for (id, why) in &outcome.rejected {
         eprintln!("refused by the collector, kept: {id}: {why}");
     }
+    for (id, reason) in &outcome.judged_rejected {
+        eprintln!(
+            "stored by the collector but not counted: {id}: {} ({})",
+            reason.meaning(),
+            reason.as_str()
+        );
+    }
     eprintln!(
         "{} sent to {collector}, {} pending",
         outcome.sent.len(),

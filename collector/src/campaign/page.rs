@@ -161,7 +161,39 @@ fn area_section(out: &mut String, i: usize, a: &AreaProgress) {
         "not_counted",
         a.not_counted,
     );
+    row(
+        out,
+        &label("Lượt đo đã nhận", "Samples received"),
+        "received",
+        a.received,
+    );
+    row(
+        out,
+        &label("Lượt đo bị từ chối", "Samples rejected"),
+        "rejected",
+        a.rejected,
+    );
     out.push_str("</tbody></table>");
+    if !a.rejections.is_empty() {
+        // Why the count is lower than people say: the commonest reasons, as codes an
+        // official can look up in docs/trust.md, with their English meaning.
+        let _ = write!(
+            out,
+            "<p class=\"level\">{}</p><ul data-field=\"rejections\">",
+            label("Lý do từ chối", "Why samples were rejected")
+        );
+        for r in &a.rejections {
+            let _ = write!(
+                out,
+                "<li data-reason=\"{}\"><code>{}</code> <span lang=\"en\">{}</span>: {}</li>",
+                r.reason.as_str(),
+                r.reason.as_str(),
+                escape(r.reason.meaning()),
+                r.samples
+            );
+        }
+        out.push_str("</ul>");
+    }
     let _ = write!(
         out,
         "<table><caption class=\"level\">{}</caption><thead><tr><th scope=\"col\">{}</th>\

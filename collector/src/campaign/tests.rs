@@ -11,6 +11,16 @@ use serde_json::json;
 use super::*;
 use crate::store::sqlite::{CollectorError, SqliteStore, backfill, progress};
 
+/// The count of a lab: these documents carry no receipt, and what is tested here is
+/// the counting itself (the trust rule has its own tests below and in
+/// `collector/tests/conformance.rs`).
+fn lab() -> CampaignConfig {
+    CampaignConfig {
+        count_unattested: true,
+        ..CampaignConfig::default()
+    }
+}
+
 /// A SQLite store with the campaign settings its counts use.
 struct Fixture {
     store: SqliteStore,
@@ -21,7 +31,7 @@ impl Fixture {
     fn open(path: &Path) -> Result<Self, CollectorError> {
         Ok(Self {
             store: SqliteStore::open(path)?,
-            config: CampaignConfig::default(),
+            config: lab(),
         })
     }
 
@@ -227,7 +237,7 @@ fn days_are_cut_at_local_midnight_whatever_the_upload_time() {
     // In another configured zone the same samples fall on other days.
     let utc = CampaignConfig {
         time_zone: chrono_tz::UTC,
-        ..CampaignConfig::default()
+        ..lab()
     };
     let c = Fixture::open(&tc.db()).expect("reopen").with_campaign(utc);
     assert_eq!(
@@ -248,7 +258,7 @@ fn a_daylight_saving_day_is_counted_whole() {
     // Europe/Berlin springs forward on 29 March 2026: a 23-hour day.
     let cfg = CampaignConfig {
         time_zone: chrono_tz::Europe::Berlin,
-        ..CampaignConfig::default()
+        ..lab()
     };
     let from = day_start(cfg.time_zone, date("2026-03-29"));
     let to = day_start(cfg.time_zone, date("2026-03-30"));
@@ -263,7 +273,7 @@ fn targets_are_configurable_per_level() {
         commune_target: 2,
         hamlet_target: 1,
         organisation_target: Some(5),
-        ..CampaignConfig::default()
+        ..lab()
     };
     let c = Fixture::open(&tc.db()).expect("open").with_campaign(cfg);
     for install in 1..=2u128 {
@@ -380,4 +390,34 @@ fn the_page_escapes_names_and_carries_every_figure() {
     assert!(html.contains("<td data-field=\"split.android_auto.participants\">1</td>"));
     assert!(html.contains("lang=\"vi\""));
     assert!(html.len() < 16 * 1024, "{} bytes", html.len());
+}
+
+#[test]
+fn only_attested_samples_count_unless_a_lab_counts_unattested_ones() {
+    use ispeed_spec::attestation::Verdict;
+    let (_, d) = doc(
+        Some(Uuid::new_v4()),
+        json!({ "commune": "Tản Lĩnh" }),
+        "2026-05-03T10:00:00+07:00",
+        "android",
+        Some("auto"),
+        "cellular",
+        true,
+    );
+    let facts = SampleFacts::of(&serde_json::from_str(&d).expect("json"));
+    let campaign = CampaignConfig::default();
+    for (verdict, in_campaign, in_lab) in [
+        (Verdict::Attested, true, true),
+        (Verdict::Unattested, false, true),
+        (Verdict::Rejected, false, false),
+    ] {
+        let f = SampleFacts {
+            verdict,
+            ..facts.clone()
+        };
+        assert_eq!(f.counts(&campaign), in_campaign, "{verdict:?}");
+        assert_eq!(f.counts(&lab()), in_lab, "{verdict:?} in a lab");
+        let invalid = SampleFacts { valid: false, ..f };
+        assert!(!invalid.counts(&lab()));
+    }
 }

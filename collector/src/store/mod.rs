@@ -19,6 +19,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use chrono::NaiveDate;
+use ispeed_spec::attestation::{RejectReason, Verdict};
 use uuid::Uuid;
 
 use crate::campaign::{CampaignConfig, Progress};
@@ -104,6 +105,60 @@ impl Store {
             }
             Store::Postgres(p) => p.progress(config, date, area).await,
         }
+    }
+
+    /// Samples not rejected on the local day `day` from `install_id` and from the
+    /// address block `block`: what the daily caps ([`crate::verdict::Caps`]) compare.
+    pub async fn day_usage(
+        &self,
+        config: &CampaignConfig,
+        day: NaiveDate,
+        install_id: Option<&str>,
+        block: Option<&str>,
+    ) -> Result<(u64, u64), StoreError> {
+        if install_id.is_none() && block.is_none() {
+            return Ok((0, 0));
+        }
+        match self {
+            Store::Sqlite(s) => {
+                let (from, to) = crate::campaign::day_bounds(config, day);
+                let (s, install, block) = (
+                    s.clone(),
+                    install_id.map(str::to_owned),
+                    block.map(str::to_owned),
+                );
+                blocking(move || {
+                    s.day_usage(
+                        from.timestamp_millis(),
+                        to.timestamp_millis(),
+                        install.as_deref(),
+                        block.as_deref(),
+                    )
+                })
+                .await
+            }
+            Store::Postgres(p) => p.day_usage(day, install_id, block).await,
+        }
+    }
+
+    /// The verdict and rejection reason stored for `id`, when it is held.
+    pub async fn verdict_of(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(Verdict, Option<RejectReason>)>, StoreError> {
+        let held = match self {
+            Store::Sqlite(s) => {
+                let s = s.clone();
+                blocking(move || s.verdict_of(id)).await?
+            }
+            Store::Postgres(p) => p.verdict_of(id).await?,
+        };
+        Ok(held.map(|(v, r)| {
+            (
+                Verdict::parse(&v).unwrap_or(Verdict::Rejected),
+                r.map(|r| RejectReason::parse(&r)),
+            )
+        }))
     }
 
     /// Number of distinct documents held.

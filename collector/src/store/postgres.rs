@@ -26,13 +26,21 @@ use crate::campaign::{
     path_contains,
 };
 use crate::ingest::Accepted;
+use ispeed_spec::attestation::RejectReason;
 
 /// The migrations, in order; a database records the versions it applied.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "results and campaign counters",
-    include_str!("../../migrations/0001_results_and_counters.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "results and campaign counters",
+        include_str!("../../migrations/0001_results_and_counters.sql"),
+    ),
+    (
+        3,
+        "verdicts of samples",
+        include_str!("../../migrations/0003_verdicts.sql"),
+    ),
+];
 
 /// Key of the advisory lock held while migrating ("iSpC").
 const MIGRATION_LOCK: i64 = 0x6953_7043;
@@ -95,13 +103,20 @@ WITH new_id AS (
     FROM unnest($4::smallint[], $5::text[], $6::text[]) AS k(kind, key, path)
     WHERE EXISTS (SELECT 1 FROM new_id) AND $3::date IS NOT NULL
 ), counts AS (
-    INSERT INTO campaign_counts AS c (day, kind, key, channel, shard, counted, not_counted)
+    INSERT INTO campaign_counts AS c (day, kind, key, channel, shard, counted, not_counted, rejected)
     SELECT $3::date, kind, key, $7::smallint, CASE WHEN kind >= 5 THEN $10::smallint ELSE 0::smallint END,
-           CASE WHEN $8::boolean THEN 1 ELSE 0 END, CASE WHEN $8::boolean THEN 0 ELSE 1 END
+           CASE WHEN $8::boolean THEN 1 ELSE 0 END, CASE WHEN $8::boolean THEN 0 ELSE 1 END,
+           CASE WHEN $11::text = 'rejected' THEN 1 ELSE 0 END
     FROM keys
     ON CONFLICT (day, kind, key, channel, shard) DO UPDATE
     SET counted = c.counted + excluded.counted,
-        not_counted = c.not_counted + excluded.not_counted
+        not_counted = c.not_counted + excluded.not_counted,
+        rejected = c.rejected + excluded.rejected
+), rejections AS (
+    INSERT INTO campaign_rejections AS r (day, kind, key, reason, samples)
+    SELECT $3::date, kind, key, coalesce($13::text, 'other'), 1 FROM keys
+    WHERE $11::text = 'rejected' AND kind <= 3
+    ON CONFLICT (day, kind, key, reason) DO UPDATE SET samples = r.samples + 1
 ), spell AS (
     INSERT INTO campaign_spellings AS s (day, kind, key, path, samples)
     SELECT $3::date, kind, key, path, 1 FROM keys WHERE kind <= 3
@@ -117,6 +132,9 @@ WITH new_id AS (
     SELECT $3::date, kind, key, channel, CASE WHEN kind >= 5 THEN $10::smallint ELSE 0::smallint END, 1 FROM members
     ON CONFLICT (day, kind, key, channel, shard) DO UPDATE
     SET participants = p.participants + 1
+), verdict AS (
+    INSERT INTO result_verdicts (id, day, install_id, client_block, verdict, reason)
+    SELECT id, $3::date, $9::uuid, $12::text, $11::text, $13::text FROM new_id
 )
 SELECT count(*) FROM new_id";
 
@@ -127,20 +145,24 @@ SELECT count(*) FROM new_id";
 /// their shards. Columns: src (0 samples, 1 participants, 2 spellings), kind, key,
 /// channel, a (counted, participants, samples), b (not counted), path.
 const PROGRESS_SQL: &str = "
-SELECT 0::smallint, kind, key, channel, counted, not_counted, NULL::text
+SELECT 0::smallint, kind, key, channel, counted, not_counted, NULL::text, rejected
 FROM campaign_counts WHERE day = $1 AND kind BETWEEN 1 AND $3 AND strpos(key, $2) > 0
 UNION ALL
-SELECT 0::smallint, kind, key, channel, sum(counted)::bigint, sum(not_counted)::bigint, NULL::text
+SELECT 0::smallint, kind, key, channel, sum(counted)::bigint, sum(not_counted)::bigint, NULL::text,
+       sum(rejected)::bigint
 FROM campaign_counts WHERE day = $1 AND kind >= 5 GROUP BY kind, key, channel
 UNION ALL
-SELECT 1::smallint, kind, key, channel, participants, 0::bigint, NULL::text
+SELECT 1::smallint, kind, key, channel, participants, 0::bigint, NULL::text, 0::bigint
 FROM campaign_people WHERE day = $1 AND kind BETWEEN 1 AND 3 AND strpos(key, $2) > 0
 UNION ALL
-SELECT 1::smallint, kind, key, channel, sum(participants)::bigint, 0::bigint, NULL::text
+SELECT 1::smallint, kind, key, channel, sum(participants)::bigint, 0::bigint, NULL::text, 0::bigint
 FROM campaign_people WHERE day = $1 AND kind >= 5 GROUP BY kind, key, channel
 UNION ALL
-SELECT 2::smallint, kind, key, 0::smallint, samples, 0::bigint, path
-FROM campaign_spellings WHERE day = $1 AND strpos(key, $2) > 0";
+SELECT 2::smallint, kind, key, 0::smallint, samples, 0::bigint, path, 0::bigint
+FROM campaign_spellings WHERE day = $1 AND strpos(key, $2) > 0
+UNION ALL
+SELECT 3::smallint, kind, key, 0::smallint, samples, 0::bigint, reason, 0::bigint
+FROM campaign_rejections WHERE day = $1 AND kind BETWEEN 1 AND 3 AND strpos(key, $2) > 0";
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -277,22 +299,24 @@ impl PgStore {
         )
         .await
         .map_err(|e| classify(&e))?;
-        let applied: i32 = tx
-            .query_one(
-                "SELECT coalesce(max(version), 0) FROM collector_migrations",
-                &[],
-            )
+        // Every applied version, not just the highest: migrations numbered by parallel
+        // branches may land out of order (0003 before 0002), and each is applied once.
+        let done: Vec<i32> = tx
+            .query("SELECT version FROM collector_migrations", &[])
             .await
             .map_err(|e| classify(&e))?
-            .get(0);
-        let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let applied = done.iter().copied().max().unwrap_or(0);
+        let newest = MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0);
         if applied > newest {
             return Err(StoreError::Failed(format!(
                 "the database is at schema version {applied}, newer than this collector's \
                  {newest}: upgrade the collector"
             )));
         }
-        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
+        for (version, name, sql) in MIGRATIONS.iter().filter(|m| !done.contains(&m.0)) {
             tx.batch_execute(sql).await.map_err(|e| {
                 StoreError::Failed(format!("migration {version} ({name}) failed: {e}"))
             })?;
@@ -369,7 +393,7 @@ impl PgStore {
     ) -> Result<Inserted, StoreError> {
         let keys = CounterKeys::of(&doc.facts, config);
         let channel = channel_code(Channel::of(&doc.facts.platform, doc.facts.mode.as_deref()));
-        let counted = doc.facts.counts();
+        let counted = doc.facts.counts(config);
         let install = doc
             .facts
             .install_id
@@ -395,6 +419,9 @@ impl PgStore {
                     &counted,
                     &install,
                     &shard,
+                    &doc.facts.verdict.as_str(),
+                    &doc.facts.client_block,
+                    &doc.facts.reason.map(RejectReason::as_str),
                 ],
             )
             .await
@@ -420,6 +447,48 @@ impl PgStore {
                 doc.id
             ))),
         }
+    }
+
+    /// Samples not rejected on local day `day` from `install_id` and from `block`:
+    /// what the daily caps compare.
+    pub async fn day_usage(
+        &self,
+        day: NaiveDate,
+        install_id: Option<&str>,
+        block: Option<&str>,
+    ) -> Result<(u64, u64), StoreError> {
+        let install = install_id.and_then(|s| Uuid::parse_str(s).ok());
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE install_id = $2), \
+                 count(*) FILTER (WHERE client_block = $3) FROM result_verdicts \
+                 WHERE day = $1 AND verdict <> 'rejected' \
+                 AND (install_id = $2 OR client_block = $3)",
+                &[&day, &install, &block],
+            )
+            .await
+            .map_err(|e| classify(&e))?;
+        let n = |i: usize| row.get::<_, i64>(i).max(0) as u64;
+        Ok((n(0), n(1)))
+    }
+
+    /// The verdict and reason stored for `id` (`unattested` for a sample stored
+    /// before verdicts).
+    pub async fn verdict_of(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT coalesce(v.verdict, 'unattested'), v.reason FROM result_ids i \
+                 LEFT JOIN result_verdicts v ON v.id = i.id WHERE i.id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
     /// Number of distinct documents held.
@@ -472,11 +541,16 @@ impl PgStore {
             .await
             .map_err(q)?;
         let (mut counts, mut people, mut spellings) = (Vec::new(), Vec::new(), Vec::new());
+        let mut reasons: HashMap<(i16, String), Vec<(RejectReason, u32)>> = HashMap::new();
         for r in &all {
             match r.get::<_, i16>(0) {
                 0 => counts.push(r),
                 1 => people.push(r),
-                _ => spellings.push(r),
+                2 => spellings.push(r),
+                _ => reasons.entry((r.get(1), r.get(2))).or_default().push((
+                    RejectReason::parse(&r.get::<_, String>(6)),
+                    u32::try_from(r.get::<_, i64>(4)).unwrap_or(u32::MAX),
+                )),
             }
         }
         let matches = |key: &str| needle.is_empty() || path_contains(&split_key(key), &needle);
@@ -490,6 +564,7 @@ impl PgStore {
         for r in counts {
             let (kind, key, channel): (i16, String, i16) = (r.get(1), r.get(2), r.get(3));
             let (counted, not_counted): (i64, i64) = (r.get(4), r.get(5));
+            let rejected: i64 = r.get(7);
             let target = match kind {
                 KIND_DAY => &mut day,
                 KIND_UNASSIGNED => &mut unassigned,
@@ -503,6 +578,7 @@ impl PgStore {
                 },
             };
             target.add_samples(channel, counted, not_counted);
+            target.rejected += rejected;
         }
         for r in people {
             let (kind, key, channel, n): (i16, String, i16, i64) =
@@ -554,7 +630,7 @@ impl PgStore {
             .into_iter()
             .map(|((names, level), (key, row))| {
                 let path = spelled
-                    .get(&(kind_of(level), key))
+                    .get(&(kind_of(level), key.clone()))
                     .and_then(|s| {
                         s.iter()
                             .map(|(p, n)| (split_key(p), *n))
@@ -574,6 +650,11 @@ impl PgStore {
                     target,
                     met: target.map(|n| c.participants >= n),
                     split: row.split(),
+                    received: c.samples + c.not_counted,
+                    rejected: campaign::count(usize::try_from(row.rejected).unwrap_or_default()),
+                    rejections: ispeed_spec::campaign::top_reasons(
+                        reasons.remove(&(kind_of(level), key)).unwrap_or_default(),
+                    ),
                 }
             })
             .collect();
@@ -609,6 +690,8 @@ struct Row {
     samples: HashMap<i16, (i64, i64)>,
     /// Per channel code (-1: any): distinct participants.
     people: HashMap<i16, i64>,
+    /// Rejected samples (part of the not counted).
+    rejected: i64,
 }
 
 impl Row {

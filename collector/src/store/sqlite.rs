@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{Inserted, StoreError};
 use crate::campaign::{self, CampaignConfig, Progress, SampleFacts};
 use crate::ingest::Accepted;
+use ispeed_spec::attestation::{RejectReason, Verdict};
 
 /// `PRAGMA application_id` of a collector database: ASCII "iSpC".
 const APPLICATION_ID: i32 = 0x6953_7043;
@@ -48,6 +49,33 @@ CREATE TABLE IF NOT EXISTS campaign_samples (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS campaign_samples_started_at ON campaign_samples (started_at);
 ";
+
+/// Schema step for receipts (docs/trust.md): each sample's verdict, rejection reason
+/// and receipt address block. Rows of files from before receipts read `unattested`.
+const TRUST_COLUMNS: &[(&str, &str)] = &[
+    ("verdict", "TEXT NOT NULL DEFAULT 'unattested'"),
+    ("reason", "TEXT"),
+    ("client_block", "TEXT"),
+];
+
+/// Adds the [`TRUST_COLUMNS`] a file lacks, and the index the daily caps read.
+fn add_trust_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let held: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('campaign_samples')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, decl) in TRUST_COLUMNS {
+        if !held.iter().any(|h| h == name) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE campaign_samples ADD COLUMN {name} {decl}"
+            ))?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS campaign_samples_install \
+         ON campaign_samples (install_id, started_at)",
+    )
+}
 
 /// Why the collector's file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +152,7 @@ impl SqliteStore {
             .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
             .and_then(|_| conn.execute_batch(SCHEMA_SQL))
             .and_then(|_| conn.execute_batch(CAMPAIGN_SQL))
+            .and_then(|_| add_trust_columns(&conn))
             .and_then(|_| conn.pragma_update(None, "application_id", APPLICATION_ID))
             .map_err(|e| fail(e.to_string()))?;
         let mut conn = conn;
@@ -220,6 +249,35 @@ impl SqliteStore {
     ) -> rusqlite::Result<Progress> {
         self.with_conn(|c| progress(c, config, date, area))
     }
+
+    /// Samples not rejected, measured between `from` and `to` (Unix ms), from
+    /// `install_id` and from `block`: what the daily caps compare.
+    pub fn day_usage(
+        &self,
+        from: i64,
+        to: i64,
+        install_id: Option<&str>,
+        block: Option<&str>,
+    ) -> rusqlite::Result<(u64, u64)> {
+        self.conn().query_row(
+            "SELECT coalesce(sum(install_id = ?3), 0), coalesce(sum(client_block = ?4), 0) \
+             FROM campaign_samples WHERE started_at >= ?1 AND started_at < ?2 \
+             AND verdict <> 'rejected' AND (install_id = ?3 OR client_block = ?4)",
+            params![from, to, install_id, block],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// The verdict and reason stored for `id`.
+    pub fn verdict_of(&self, id: Uuid) -> rusqlite::Result<Option<(String, Option<String>)>> {
+        self.conn()
+            .query_row(
+                "SELECT verdict, reason FROM campaign_samples WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+    }
 }
 
 /// Counts the day `date` (in the configured zone) on `conn`, keeping the areas whose
@@ -232,8 +290,8 @@ pub fn progress(
 ) -> rusqlite::Result<Progress> {
     let (from, to) = campaign::day_bounds(config, date);
     let mut stmt = conn.prepare(
-        "SELECT install_id, area, platform, mode, transport, valid FROM campaign_samples \
-         WHERE started_at >= ?1 AND started_at < ?2",
+        "SELECT install_id, area, platform, mode, transport, valid, verdict, reason, \
+         client_block FROM campaign_samples WHERE started_at >= ?1 AND started_at < ?2",
     )?;
     let rows = stmt
         .query_map(
@@ -248,6 +306,11 @@ pub fn progress(
                     mode: r.get(3)?,
                     transport: r.get(4)?,
                     valid: r.get(5)?,
+                    verdict: Verdict::parse(&r.get::<_, String>(6)?).unwrap_or(Verdict::Rejected),
+                    reason: r
+                        .get::<_, Option<String>>(7)?
+                        .map(|s| RejectReason::parse(&s)),
+                    client_block: r.get(8)?,
                 })
             },
         )?
@@ -263,8 +326,9 @@ fn index_facts(conn: &Connection, id: &str, row: &SampleFacts) -> rusqlite::Resu
         .and_then(|a| serde_json::to_string(a).ok());
     conn.execute(
         "INSERT INTO campaign_samples \
-         (id, started_at, install_id, area, platform, mode, transport, valid) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+         (id, started_at, install_id, area, platform, mode, transport, valid, verdict, reason, \
+         client_block) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         ON CONFLICT (id) DO NOTHING",
         params![
             id,
             row.started_at,
@@ -273,7 +337,10 @@ fn index_facts(conn: &Connection, id: &str, row: &SampleFacts) -> rusqlite::Resu
             row.platform,
             row.mode,
             row.transport,
-            row.valid
+            row.valid,
+            row.verdict.as_str(),
+            row.reason.map(RejectReason::as_str),
+            row.client_block
         ],
     )?;
     Ok(())
@@ -345,6 +412,46 @@ mod tests {
             let _ = std::fs::remove_dir_all(dir);
         }
         Ok(())
+    }
+
+    #[test]
+    fn a_file_from_before_receipts_gains_the_verdict_columns_and_reads_unattested() {
+        let path = temp_path("pre-trust");
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        let id = Uuid::new_v4();
+        {
+            // The schema as collectors before receipts wrote it, with one sample.
+            let c = Connection::open(&path).expect("open");
+            c.execute_batch(SCHEMA_SQL).expect("results");
+            c.execute_batch(CAMPAIGN_SQL).expect("campaign");
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .expect("app id");
+            let doc = json!({ "schema": "ispeed.result/1", "id": id }).to_string();
+            c.execute(
+                "INSERT INTO results (id, received_at, document) VALUES (?1, 0, ?2)",
+                params![id.to_string(), doc],
+            )
+            .expect("row");
+            c.execute(
+                "INSERT INTO campaign_samples \
+                 (id, started_at, install_id, area, platform, mode, transport, valid) \
+                 VALUES (?1, NULL, NULL, NULL, '', NULL, '', 0)",
+                [id.to_string()],
+            )
+            .expect("facts");
+        }
+        let store = SqliteStore::open(&path).expect("upgraded");
+        assert_eq!(
+            store.verdict_of(id).expect("verdict"),
+            Some(("unattested".to_owned(), None))
+        );
+        // Opening again changes nothing.
+        drop(store);
+        let store = SqliteStore::open(&path).expect("reopened");
+        assert_eq!(store.count().ok(), Some(1));
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 
     #[test]

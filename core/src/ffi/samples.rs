@@ -69,6 +69,14 @@ impl Engine {
                     reason,
                 })
                 .collect(),
+            not_counted: summary
+                .judged_rejected
+                .into_iter()
+                .map(|(id, reason)| RejectedSample {
+                    id: id.to_string(),
+                    reason: format!("{}: {}", reason.as_str(), reason.meaning()),
+                })
+                .collect(),
             remaining: u32::try_from(summary.remaining).unwrap_or(u32::MAX),
         })
     }

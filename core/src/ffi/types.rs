@@ -100,6 +100,10 @@ pub struct UploadReport {
     pub sent: Vec<String>,
     /// Samples the collector refused.
     pub rejected: Vec<RejectedSample>,
+    /// Samples the collector stored but will not count (a failed trust check,
+    /// docs/trust.md): uploaded, never resent; `reason` is the stable code, then its
+    /// English meaning (`rate_unexplained: ...`), for the history screen.
+    pub not_counted: Vec<RejectedSample>,
     /// Samples still waiting for the collector.
     pub remaining: u32,
 }

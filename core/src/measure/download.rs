@@ -32,7 +32,7 @@ pub async fn measure(
     let share = t.max_bytes.div_ceil(u64::from(t.streams));
     let url = protocol.download_url(share);
     let clients = (0..t.streams)
-        .map(|_| crate::http::client(config))
+        .map(|_| crate::http::client_for(config, protocol.result_id()))
         .collect::<Result<Vec<_>>>()?;
     let (request_timeout, stall) = (config.request_timeout, config.stall_timeout);
     let plan = TransferPlan {

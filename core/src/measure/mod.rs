@@ -3,11 +3,13 @@
 //! - [`latency`]: round trips on a warm keep-alive connection;
 //! - [`download`] and [`upload`]: parallel streams over [`transfer`], which samples
 //!   throughput through the [`sampler`] and probes latency under load;
+//! - [`receipt`]: asks a signing server for its receipt of the measurement;
 //! - [`runner`]: validates the request, runs the phases in order, emits progress,
 //!   honours cancellation and the overall timeout, and assembles the result document.
 
 pub mod download;
 pub mod latency;
+pub mod receipt;
 pub mod runner;
 pub mod sampler;
 pub mod stats;

@@ -83,10 +83,11 @@ pub async fn measure(
     cancel: &CancellationToken,
 ) -> Result<MeasurementResult> {
     request.config.validate()?;
-    let protocol = protocol::for_server(request.protocol, &request.server)?;
+    let id = Uuid::new_v4();
+    let protocol = protocol::for_measurement(request.protocol, &request.server, id)?;
     crate::http::check_transport_security(&protocol.ping_url(), request.config.allow_plain_http)?;
     let limit = request.config.overall_timeout;
-    let run = run_phases(request, protocol.as_ref(), platform, clock, listener);
+    let run = run_phases(id, request, protocol.as_ref(), platform, clock, listener);
     tokio::select! {
         _ = cancel.cancelled() => Err(Error::Cancelled),
         r = tokio::time::timeout(limit, run) => r.unwrap_or(Err(Error::OverallTimeout { after: limit })),
@@ -102,6 +103,7 @@ struct Completed {
 }
 
 async fn run_phases(
+    id: Uuid,
     request: &MeasureRequest,
     protocol: &dyn ServerProtocol,
     platform: &dyn Platform,
@@ -143,6 +145,12 @@ async fn run_phases(
         },
     };
     let (network_end, network_changes) = guard.finish();
+    // Asked last, so the receipt covers every byte the phases moved; not after a
+    // policy violation (the sample never counts, and the network may be gone).
+    let attestation = match violation {
+        None => super::receipt::fetch(protocol, &request.config).await,
+        Some(_) => None,
+    };
 
     let payload = [&done.download, &done.upload]
         .iter()
@@ -158,7 +166,7 @@ async fn run_phases(
 
     Ok(MeasurementResult {
         schema: SCHEMA.to_owned(),
-        id: Uuid::new_v4(),
+        id,
         started_at,
         finished_at: clock.now(),
         server: ServerRef {
@@ -181,6 +189,7 @@ async fn run_phases(
         // Filled from the settings by whoever stores the sample (`Store::stamp`).
         participant: None,
         mode: None,
+        attestation,
     })
 }
 
@@ -197,8 +206,9 @@ async fn sequence(
     let timing = protocol.ping_timing();
     // One warm connection for idle latency; a second, separate one for latency under
     // load, so that probes never queue behind the transfer's own bytes on one socket.
-    let idle_client = crate::http::client(config)?;
-    let probe = || crate::http::client(config).map(|c| Some((c, ping.clone(), timing)));
+    let result = protocol.result_id();
+    let idle_client = crate::http::client_for(config, result)?;
+    let probe = || crate::http::client_for(config, result).map(|c| Some((c, ping.clone(), timing)));
 
     if request.phases.latency {
         listener.on_event(&ProgressEvent::PhaseStarted {

@@ -47,7 +47,7 @@ pub async fn measure(
     let url = protocol.upload_url();
     let accounting = protocol.upload_accounting();
     let clients = (0..t.streams)
-        .map(|_| crate::http::client(config))
+        .map(|_| crate::http::client_for(config, protocol.result_id()))
         .collect::<Result<Vec<_>>>()?;
     let read_lag = match accounting {
         // Read the logs two report periods back, so every stream has a report on

@@ -194,6 +194,19 @@ pub trait ServerProtocol: Send + Sync {
     fn ping_timing(&self) -> PingTiming {
         PingTiming::RoundTrip
     }
+    /// The result id sent with every request of the measurement, for servers that
+    /// sign receipts (only the native protocol; third-party servers never see it).
+    fn result_id(&self) -> Option<uuid::Uuid> {
+        None
+    }
+    /// Where the server's `/info` is, for servers that may sign receipts.
+    fn info_url(&self) -> Option<Url> {
+        None
+    }
+    /// Where the signed receipt of the measurement is asked for.
+    fn receipt_url(&self) -> Option<Url> {
+        None
+    }
 }
 
 /// Parses a server base URL, insisting on http(s) and a host, and making its path a
@@ -232,6 +245,21 @@ pub(crate) fn join(base: &Url, route: &str) -> Url {
     // A relative reference with no scheme or authority always resolves under an
     // http(s) directory URL; fall back to the base rather than panic.
     base.join(route).unwrap_or_else(|_| base.clone())
+}
+
+/// The protocol `kind` talking to the server at `base` for the measurement whose
+/// result id is `result`: the native protocol names it on every request.
+pub fn for_measurement(
+    kind: ProtocolKind,
+    base: &str,
+    result: uuid::Uuid,
+) -> Result<Box<dyn ServerProtocol>> {
+    match kind {
+        ProtocolKind::Ispeed => Ok(Box::new(
+            native::Native::new(parse_base_url(base)?).with_result(result),
+        )),
+        other => for_server(other, base),
+    }
 }
 
 /// The protocol `kind` talking to the server at `base`.

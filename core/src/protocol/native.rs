@@ -113,6 +113,7 @@ impl ReportReader {
 pub struct Native {
     base: Url,
     report_interval: Duration,
+    result: Option<uuid::Uuid>,
 }
 
 impl Native {
@@ -121,7 +122,14 @@ impl Native {
         Self {
             base,
             report_interval: REPORT_INTERVAL,
+            result: None,
         }
+    }
+
+    /// The same protocol naming result `id` on every request (receipts).
+    pub fn with_result(mut self, id: uuid::Uuid) -> Self {
+        self.result = Some(id);
+        self
     }
 }
 
@@ -149,6 +157,19 @@ impl ServerProtocol for Native {
         UploadAccounting::StreamedReports {
             interval: self.report_interval,
         }
+    }
+
+    fn result_id(&self) -> Option<uuid::Uuid> {
+        self.result
+    }
+
+    fn info_url(&self) -> Option<Url> {
+        Some(join(&self.base, "info"))
+    }
+
+    fn receipt_url(&self) -> Option<Url> {
+        let route = ispeed_spec::attestation::RECEIPT_ROUTE;
+        Some(join(&self.base, ispeed_spec::routes::relative(route)))
     }
 }
 

@@ -137,6 +137,9 @@ pub struct UploadOutcome {
     pub sent: Vec<uuid::Uuid>,
     /// Samples the collector refused (kept, pending).
     pub rejected: Vec<(uuid::Uuid, String)>,
+    /// Samples the collector stored but judged untrustworthy: uploaded, not sent
+    /// again, their reason kept (docs/trust.md).
+    pub judged_rejected: Vec<(uuid::Uuid, crate::report::RejectReason)>,
     /// Samples still pending.
     pub remaining: usize,
     /// Why the run stopped early (nothing lost).
@@ -579,6 +582,7 @@ impl Session {
         Ok(UploadOutcome {
             sent: summary.sent,
             rejected: summary.rejected,
+            judged_rejected: summary.judged_rejected,
             remaining: summary.remaining,
             error: summary.error,
             deferred_until: next.not_before,

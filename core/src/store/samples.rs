@@ -374,6 +374,33 @@ impl Store {
         Ok(())
     }
 
+    /// Marks sample `id` as delivered at `at` but judged by the collector, keeping
+    /// `note` (its reason) with the sample: it is not sent again.
+    pub fn mark_judged(&self, id: Uuid, at: DateTime<Utc>, note: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE samples SET uploaded_at = ?2, upload_attempts = upload_attempts + 1, \
+                 last_upload_error = ?3 WHERE id = ?1",
+                params![id.to_string(), millis(at), note],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// What the collector said of sample `id` beyond confirming it (a rejection's
+    /// reason), or the last upload failure while it is pending.
+    pub fn collector_note(&self, id: Uuid) -> Result<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT last_upload_error FROM samples WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+        })
+    }
+
     /// Notes a failed upload of sample `id`; it stays pending.
     pub fn note_upload_failure(&self, id: Uuid, detail: &str) -> Result<()> {
         self.write(|tx| {

@@ -36,6 +36,10 @@ class ReferenceServer private constructor(private val process: Process, val url:
                 binary, "--listen", "127.0.0.1:$port",
                 "--down-mbps", "$downMbps", "--up-mbps", "$upMbps", "--rtt-ms", "$rttMs",
                 "--collector-db", collectorDb.toString(),
+                // A lab: this server signs no receipts, so its samples are unattested,
+                // and the tests check the phone's journey, not the trust checks
+                // (cli/tests/trust.rs does, docs/trust.md).
+                "--count-unattested",
             ).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
             val server = ReferenceServer(process, "http://127.0.0.1:$port")
             val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
