@@ -31,6 +31,9 @@ pub fn router(collector: Arc<Collector>) -> Router {
         .route(routes::RESULTS, post(post_result))
         .route(routes::CAMPAIGN_PROGRESS, get(progress_json))
         .route(routes::CAMPAIGN_PAGE, get(progress_page))
+        .route(routes::STATS, get(crate::stats::http::stats_json))
+        .route(routes::STATS_PAGE, get(crate::stats::page::stats_page))
+        .route(routes::OPENDATA, get(crate::stats::opendata::opendata_csv))
         // One byte over the limit is enough to know the body is too large.
         .layer(DefaultBodyLimit::max(MAX_DOCUMENT_BYTES + 1))
         .with_state(collector)
@@ -179,9 +182,13 @@ pub async fn serve(
     collector: Arc<Collector>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(collector))
+    // Statistics are folded in the background while the collector serves.
+    let folder = tokio::spawn(crate::stats::http::fold_forever(collector.clone()));
+    let served = axum::serve(listener, router(collector))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    folder.abort();
+    served
 }
 
 /// A collector serving in the background of this process (tests, benchmarks).

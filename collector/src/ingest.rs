@@ -10,6 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::campaign::SampleFacts;
+use crate::stats::StatSample;
 
 /// A document that passed the checks, ready for a store.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct Accepted {
     pub value: Value,
     /// What the campaign count reads from it.
     pub facts: SampleFacts,
+    /// What the quality statistics keep of it, when it counts in them.
+    pub stats: Option<StatSample>,
 }
 
 /// Why a document is refused: an HTTP status, a stable code, the field at fault.
@@ -109,11 +112,13 @@ pub fn accept(body: &[u8]) -> Result<Accepted, Rejection> {
             )
         })?;
     let facts = SampleFacts::of(&value);
+    let stats = StatSample::of(&value, &facts);
     Ok(Accepted {
         id,
         text: text.to_owned(),
         value,
         facts,
+        stats,
     })
 }
 

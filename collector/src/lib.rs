@@ -17,12 +17,14 @@ pub mod campaign;
 pub mod http;
 pub mod ingest;
 pub mod pgtest;
+pub mod stats;
 pub mod store;
 
 use std::path::Path;
 
 pub use campaign::CampaignConfig;
 pub use http::{RunningCollector, router, serve, spawn};
+pub use stats::StatsConfig;
 pub use store::sqlite::{CollectorError, default_db_path};
 pub use store::{Inserted, Store, StoreError};
 use uuid::Uuid;
@@ -33,6 +35,7 @@ use uuid::Uuid;
 pub struct Collector {
     store: Store,
     campaign: CampaignConfig,
+    stats: StatsConfig,
 }
 
 impl Collector {
@@ -41,6 +44,7 @@ impl Collector {
         Self {
             store,
             campaign: CampaignConfig::default(),
+            stats: StatsConfig::default(),
         }
     }
 
@@ -54,7 +58,11 @@ impl Collector {
     /// A collector on `location`: a `postgres://` URL or a SQLite path.
     pub async fn connect(location: &str, campaign: CampaignConfig) -> Result<Self, StoreError> {
         let store = Store::open(location, &campaign).await?;
-        Ok(Self { store, campaign })
+        Ok(Self {
+            store,
+            campaign,
+            stats: StatsConfig::default(),
+        })
     }
 
     /// The same collector counting campaign progress with `config`. A PostgreSQL
@@ -62,6 +70,17 @@ impl Collector {
     pub fn with_campaign(mut self, config: CampaignConfig) -> Self {
         self.campaign = config;
         self
+    }
+
+    /// The same collector publishing statistics with `config`.
+    pub fn with_stats(mut self, config: StatsConfig) -> Self {
+        self.stats = config;
+        self
+    }
+
+    /// How the quality statistics are kept and published.
+    pub fn stats(&self) -> &StatsConfig {
+        &self.stats
     }
 
     /// How campaign progress is counted.

@@ -11,4 +11,5 @@ pub mod campaign;
 pub mod codes;
 pub mod result;
 pub mod routes;
+pub mod stats;
 pub mod upload;

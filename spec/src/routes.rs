@@ -10,6 +10,16 @@ pub const CAMPAIGN_PROGRESS: &str = "/v1/campaign/progress";
 /// `GET ?date=YYYY-MM-DD&area=...`: the same count as a page for phones.
 pub const CAMPAIGN_PAGE: &str = "/campaign";
 
+/// `GET ?area=CODE&period=YYYY-MM[&operator=MCC-MNC]`: [`crate::stats::Stats`] as JSON.
+pub const STATS: &str = "/v1/stats";
+
+/// `GET`: the quality statistics as a page for officials and the public.
+pub const STATS_PAGE: &str = "/stats";
+
+/// `GET /v1/opendata/YYYY-MM.csv`: one row per counted sample of a month
+/// (`docs/opendata.md`). The route captures `YYYY-MM.csv` as `{file}`.
+pub const OPENDATA: &str = "/v1/opendata/{file}";
+
 /// A route relative to a base URL: `/v1/results` becomes `v1/results`.
 pub fn relative(route: &str) -> &str {
     route.trim_start_matches('/')

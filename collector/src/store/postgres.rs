@@ -28,11 +28,18 @@ use crate::campaign::{
 use crate::ingest::Accepted;
 
 /// The migrations, in order; a database records the versions it applied.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "results and campaign counters",
-    include_str!("../../migrations/0001_results_and_counters.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "results and campaign counters",
+        include_str!("../../migrations/0001_results_and_counters.sql"),
+    ),
+    (
+        4,
+        "quality statistics",
+        include_str!("../../migrations/0004_quality_statistics.sql"),
+    ),
+];
 
 /// Key of the advisory lock held while migrating ("iSpC").
 const MIGRATION_LOCK: i64 = 0x6953_7043;
@@ -83,7 +90,12 @@ fn channel_code(c: Channel) -> i16 {
 }
 
 /// The statement that stores one document and counts it (one transaction).
-const INSERT_SQL: &str = "
+static INSERT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    INSERT_HEAD.replace("/*stats*/", crate::stats::postgres::INSERT_STEPS)
+});
+
+/// [`INSERT_SQL`] before the statistics' steps are put in at `/*stats*/`.
+const INSERT_HEAD: &str = "
 WITH new_id AS (
     INSERT INTO result_ids (id, received_at) VALUES ($1::uuid, now())
     ON CONFLICT (id) DO NOTHING RETURNING id, received_at
@@ -117,7 +129,7 @@ WITH new_id AS (
     SELECT $3::date, kind, key, channel, CASE WHEN kind >= 5 THEN $10::smallint ELSE 0::smallint END, 1 FROM members
     ON CONFLICT (day, kind, key, channel, shard) DO UPDATE
     SET participants = p.participants + 1
-)
+)/*stats*/
 SELECT count(*) FROM new_id";
 
 /// A day's progress in one statement (`$1` day, `$2` the filter's names joined by the
@@ -376,9 +388,15 @@ impl PgStore {
             .as_deref()
             .and_then(|s| Uuid::parse_str(s).ok());
         let shard = (doc.id.as_u128() % SHARDS as u128) as i16;
+        let stats = match &doc.stats {
+            Some(s) => {
+                Some(serde_json::to_string(s).map_err(|e| StoreError::Failed(e.to_string()))?)
+            }
+            None => None,
+        };
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(INSERT_SQL)
+            .prepare_cached(&INSERT_SQL)
             .await
             .map_err(|e| classify(&e))?;
         let row = client
@@ -395,6 +413,7 @@ impl PgStore {
                     &counted,
                     &install,
                     &shard,
+                    &stats,
                 ],
             )
             .await
