@@ -3,16 +3,15 @@
 //! after measuring).
 
 use clap::Args;
-use ispeed_core::participant::Area;
 use ispeed_core::store::{AreaSetting, Store};
 
 /// Campaign participation on a measuring command.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ParticipationArgs {
     /// Campaign area of this install, stored the first time and sent with every
-    /// sample: `province/district/commune[/hamlet]` (e.g. "Hà Nội/Ba Vì/Tản Lĩnh/Thôn 3"),
-    /// a single commune name or code, or key=value pairs
-    /// ("province=Hà Nội,commune=Tản Lĩnh", "org=THPT Ba Vì").
+    /// sample: an official commune code (5755; find it with `ispeed campaign area
+    /// --search`), key=value pairs ("code=5755,hamlet=Thôn 3", "org=THPT Ba Vì",
+    /// "province=Hà Nội,commune=Tản Lĩnh"), or `province/district/commune[/hamlet]`.
     #[arg(long, value_name = "SPEC")]
     pub area: Option<String>,
     /// Send the samples not yet confirmed to this collector right after measuring
@@ -28,7 +27,7 @@ impl ParticipationArgs {
         let Some(spec) = &self.area else {
             return Ok(());
         };
-        let area = Area::parse(spec).map_err(|e| e.to_string())?;
+        let area = ispeed_core::areas::parse_area(spec).map_err(|e| e.to_string())?;
         match store.set_area_once(area).map_err(|e| e.to_string())? {
             AreaSetting::Stored => {
                 let area = store.area().map_err(|e| e.to_string())?;

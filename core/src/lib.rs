@@ -6,6 +6,7 @@
 //! ([`config`]) and the result document ([`result`]). The phone apps and the desktop
 //! harness are thin shells around it. See `DESIGN.md` for the architecture.
 
+pub mod areas;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -44,6 +44,11 @@ pub struct Area {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub organisation: Option<String>,
+    /// Official code of the commune (General Statistics Office, `ispeed-areas`); when
+    /// set, `province` and `commune` are its official names (see [`crate::areas`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub code: Option<u32>,
 }
 
 /// The levels of an [`Area`], in the order of the path form of [`Area::parse`].

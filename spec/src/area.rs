@@ -31,6 +31,10 @@ pub struct AreaDoc {
     /// School, office or other organisation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation: Option<String>,
+    /// Official code of the commune (General Statistics Office): the collector counts a
+    /// known code under the catalogue's names, whatever names the document typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u32>,
 }
 
 impl AreaDoc {
@@ -48,8 +52,21 @@ impl AreaDoc {
             commune: level("commune"),
             hamlet: level("hamlet"),
             organisation: level("organisation"),
+            code: code_of(v.get("code")),
         };
         (a != AreaDoc::default()).then_some(a)
+    }
+}
+
+/// An area code as a document gives it: a number, or a string of digits (`"05755"`);
+/// anything else (negative, fractional, too large, other text) is no code.
+fn code_of(v: Option<&serde_json::Value>) -> Option<u32> {
+    match v? {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
     }
 }
 
@@ -79,5 +96,29 @@ mod tests {
         assert_eq!(a.hamlet.map(|h| h.chars().count()), Some(MAX_NAME_CHARS));
         assert_eq!(a.district, None);
         assert_eq!(AreaDoc::from_value(&serde_json::json!({ "x": "y" })), None);
+    }
+
+    #[test]
+    fn codes_are_read_as_numbers_or_digit_strings() {
+        let code = |v: serde_json::Value| AreaDoc::from_value(&v).and_then(|a| a.code);
+        assert_eq!(code(serde_json::json!({ "code": 5755 })), Some(5755));
+        assert_eq!(code(serde_json::json!({ "code": "05755" })), Some(5755));
+        for bad in [
+            serde_json::json!(-1),
+            serde_json::json!(1.5),
+            serde_json::json!(u64::MAX),
+            serde_json::json!("57a"),
+            serde_json::json!(""),
+            serde_json::json!(null),
+        ] {
+            assert_eq!(
+                code(serde_json::json!({ "code": bad, "hamlet": "x" })),
+                None,
+                "{bad}"
+            );
+        }
+        // A code alone is an area.
+        let only = AreaDoc::from_value(&serde_json::json!({ "code": 5755 }));
+        assert_eq!(only.map(|a| a.code), Some(Some(5755)));
     }
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod areas;
 mod bench;
 mod ci;
 mod collector_bench;
@@ -70,6 +71,9 @@ enum Command {
     CheckStrings,
     /// Build the iOS XCFramework (macOS with Xcode only; a no-op elsewhere).
     Xcframework,
+    /// Regenerate `areas/data/divisions.tsv` (the official administrative catalogue)
+    /// from the `vietnam-provinces` package's `nested-divisions.json`.
+    Areas(areas::AreasArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::SwiftCheck => swift::check(),
         Command::CheckStrings => strings::check(),
         Command::Xcframework => xcframework::build(),
+        Command::Areas(args) => areas::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,10 +1,11 @@
 //! `ispeed campaign`: the day's progress table an official sends upward
-//! (`report`), and this install's campaign area (`area`).
+//! (`report`), and this install's campaign area (`area`), chosen from the official
+//! catalogue (`area --search`).
 
 use std::fmt::Write as _;
 
 use clap::{Args, Subcommand};
-use ispeed_core::participant::Area;
+use ispeed_core::areas::{self, OfficialArea};
 use ispeed_spec::campaign::{AreaProgress, Channel, Level, Progress};
 
 use crate::db::DbArg;
@@ -45,9 +46,20 @@ pub struct ReportArgs {
 /// Arguments of `ispeed campaign area`.
 #[derive(Debug, Clone, Args)]
 pub struct AreaArgs {
-    /// Replace the area with this one (same forms as `measure --area`).
+    /// Replace the area with this one (same forms as `measure --area`: a commune code
+    /// such as 5755, "code=5755,hamlet=Thôn 3", or names).
     #[arg(long, value_name = "SPEC", conflicts_with = "clear")]
     pub set: Option<String>,
+    /// Search the official catalogue of provinces and communes (accents and case
+    /// ignored) and print each match with its code and province; touches no store.
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["set", "clear"])]
+    pub search: Option<String>,
+    /// With --search: at most this many matches.
+    #[arg(long, value_name = "N", default_value_t = 20, requires = "search")]
+    pub limit: u32,
+    /// With --search: print the matches as a JSON array.
+    #[arg(long, requires = "search")]
+    pub json: bool,
     /// Forget the area.
     #[arg(long)]
     pub clear: bool,
@@ -74,9 +86,18 @@ async fn report(args: ReportArgs) -> Result<(), String> {
 }
 
 fn area(args: AreaArgs) -> Result<(), String> {
+    if let Some(text) = &args.search {
+        let found = areas::search_areas(text, args.limit);
+        if args.json {
+            println!("{}", search_json(&found));
+        } else {
+            print!("{}", search_table(text, &found));
+        }
+        return Ok(());
+    }
     let store = args.db.open()?;
     if let Some(spec) = &args.set {
-        let area = Area::parse(spec).map_err(|e| e.to_string())?;
+        let area = areas::parse_area(spec).map_err(|e| e.to_string())?;
         store.set_area(area).map_err(|e| e.to_string())?;
     }
     if args.clear {
@@ -85,10 +106,57 @@ fn area(args: AreaArgs) -> Result<(), String> {
     let participant = store.participant().map_err(|e| e.to_string())?;
     println!("install id: {}", participant.install_id);
     match participant.area {
-        Some(a) => println!("area:       {a}"),
+        Some(a) => match a.code {
+            Some(code) => println!("area:       {a} (code {code})"),
+            None => println!("area:       {a}"),
+        },
         None => println!("area:       (none)"),
     }
     Ok(())
+}
+
+/// Matches of `area --search` as a table: code, level, name, province.
+fn search_table(text: &str, found: &[OfficialArea]) -> String {
+    if found.is_empty() {
+        return format!("no province or commune matches {text:?}\n");
+    }
+    let width = found
+        .iter()
+        .map(|a| a.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for a in found {
+        let pad = width.saturating_sub(a.name.chars().count());
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{:>5}  {:<8}  {}{}  {}",
+            a.code,
+            a.level,
+            a.name,
+            " ".repeat(pad),
+            a.province_name
+        );
+    }
+    out
+}
+
+/// Matches of `area --search --json`: one object per match.
+fn search_json(found: &[OfficialArea]) -> serde_json::Value {
+    found
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "level": a.level,
+                "code": a.code,
+                "name": a.name,
+                "province_code": a.province_code,
+                "province_name": a.province_name,
+                "label": a.label,
+            })
+        })
+        .collect()
 }
 
 /// Reads the progress of `date` (today when `None`) from the collector at `base`.

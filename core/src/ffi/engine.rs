@@ -159,16 +159,19 @@ impl Engine {
     /// the area in force (the earlier one when one was already set). The area is
     /// carried in every result document from then on.
     pub fn set_area(&self, area: Area) -> Result<Area, IspeedError> {
+        // A code fills its official names: the area returned is the one stored.
+        let area = crate::areas::with_official_names(area)?;
         Ok(match self.session.store().set_area_once(area.clone())? {
             AreaSetting::Stored | AreaSetting::Unchanged => area,
             AreaSetting::Kept(old) => old,
         })
     }
 
-    /// Parses an area typed as one line: `province/district/commune/hamlet` (most
-    /// general first, a shorter path fills the first levels) or `key=value` pairs
-    /// (`commune=Tản Lĩnh,hamlet=Thôn 3`, `org=THPT Ba Vì`).
+    /// Parses an area typed as one line: a commune code (`5755`), `key=value` pairs
+    /// (`code=5755,hamlet=Thôn 3`, `commune=Tản Lĩnh,hamlet=Thôn 3`, `org=THPT Ba Vì`)
+    /// or `province/district/commune/hamlet` (most general first, a shorter path fills
+    /// the first levels). A code fills the official province and commune names.
     pub fn parse_area(&self, text: String) -> Result<Area, IspeedError> {
-        Ok(Area::parse(&text)?)
+        Ok(crate::areas::parse_area(&text)?)
     }
 }

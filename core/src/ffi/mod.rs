@@ -9,11 +9,14 @@
 //!   the stored samples (`samples`), and answers the schedulers (`routine`).
 //! - [`MeasureHandle`]: a running measurement; `cancel()` or dropping it stops it.
 //! - [`Platform`] and [`MeasureListener`]: implemented in Kotlin and Swift.
+//! - [`search_areas`] and [`area_by_code`]: the official catalogue of communes for
+//!   the area screens (free functions: no engine needed).
 //! - [`IspeedError`]: the small error enum the apps see, each case with a stable code.
 //!
 //! Threads: measurements run on a runtime owned by this module (see [`runtime`]), so
 //! a shell may call in from its UI thread; callbacks arrive on the engine's threads.
 
+mod areas;
 mod engine;
 mod error;
 mod handle;
@@ -24,6 +27,7 @@ mod samples;
 mod settings;
 mod types;
 
+pub use areas::{OfficialArea, area_by_code, areas_version, search_areas};
 pub use engine::Engine;
 pub use error::IspeedError;
 pub use handle::MeasureHandle;

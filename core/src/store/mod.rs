@@ -4,7 +4,8 @@
 //! - [`schema`]: ownership checks, migrations by `PRAGMA user_version`;
 //! - [`samples`]: writing results and failures, history and statistics queries;
 //! - [`export`]: CSV and JSON lines;
-//! - [`settings`]: the install id and campaign area of this installation.
+//! - [`settings`]: the install id and campaign area of this installation;
+//! - [`area_code`]: a free-text area of an older install matched to a commune code.
 //!
 //! A phone may kill the app at any instant, and the desktop harness may run twice at
 //! once, so the store is built for both: WAL journal with `synchronous = FULL` (a
@@ -14,6 +15,7 @@
 //! generous busy timeout, and a bounded retry of the whole transaction when SQLite
 //! still answers "busy". A file that is not ours is never written: see [`Store::open`].
 
+pub mod area_code;
 pub mod export;
 pub mod samples;
 pub mod schema;

@@ -21,7 +21,7 @@ use crate::result::MeasurementResult;
 const INSTALL_ID: &str = "install_id";
 
 /// Key of the campaign area.
-const AREA: &str = "area";
+pub(super) const AREA: &str = "area";
 
 /// What [`Store::set_area_once`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,10 @@ pub enum AreaSetting {
     Kept(Area),
 }
 
-fn get<T: DeserializeOwned>(tx: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<T>> {
+pub(super) fn get<T: DeserializeOwned>(
+    tx: &rusqlite::Connection,
+    key: &str,
+) -> rusqlite::Result<Option<T>> {
     let text: Option<String> = tx
         .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
             r.get(0)
@@ -48,7 +51,11 @@ fn get<T: DeserializeOwned>(tx: &rusqlite::Connection, key: &str) -> rusqlite::R
     .transpose()
 }
 
-fn put<T: Serialize>(tx: &Transaction<'_>, key: &str, value: &T) -> rusqlite::Result<()> {
+pub(super) fn put<T: Serialize>(
+    tx: &Transaction<'_>,
+    key: &str,
+    value: &T,
+) -> rusqlite::Result<()> {
     let text = serde_json::to_string(value)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
     tx.execute(
@@ -99,22 +106,25 @@ impl Store {
         })
     }
 
-    /// The campaign area chosen, if any.
+    /// The campaign area chosen, if any. An area chosen as free text (before areas
+    /// were codes) is matched to a commune code once, where the match is unique
+    /// ([`super::area_code`]).
     pub fn area(&self) -> Result<Option<Area>> {
-        self.read(|c| get(c, AREA))
+        self.area_with_code()
     }
 
-    /// Sets (or replaces) the campaign area, after checking it. Samples already stored
-    /// keep the area they were measured with.
+    /// Sets (or replaces) the campaign area, after checking it (a commune code fills
+    /// its official names, [`crate::areas::with_official_names`]). Samples already
+    /// stored keep the area they were measured with.
     pub fn set_area(&self, area: Area) -> Result<()> {
-        let area = area.validated()?;
+        let area = crate::areas::with_official_names(area)?.validated()?;
         self.write(|tx| put(tx, AREA, &area))
     }
 
     /// Sets the campaign area unless one is set already: a participant chooses it once,
     /// and a later, different choice does not silently move their samples.
     pub fn set_area_once(&self, area: Area) -> Result<AreaSetting> {
-        let area = area.validated()?;
+        let area = crate::areas::with_official_names(area)?.validated()?;
         self.write(|tx| match get::<Area>(tx, AREA)? {
             None => put(tx, AREA, &area).map(|()| AreaSetting::Stored),
             Some(old) if old == area => Ok(AreaSetting::Unchanged),
