@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ispeed_collector::pgtest::PgCluster;
-use ispeed_collector::stats::areas;
+use ispeed_collector::stats::areas::{self, AreaLevel};
 use ispeed_collector::{CampaignConfig, Collector, RunningCollector, StatsConfig};
 use ispeed_spec::stats::{RELATIVE_ERROR, Stats};
 use rand::{Rng, SeedableRng};
@@ -86,10 +86,10 @@ fn generated_month(seed: u64) -> Vec<Sample> {
         (5755, "452-04", "4G", 400),
         (5755, "452-04", "5G", 120),
         (5755, "452-01", "4G", 80),
-        (4, "452-02", "4G", 60),
-        (8, "452-02", "4G", 40),
-        (8, "452-01", "5G", 6),
-        (4, "452-01", "5G", 7),
+        (103, "452-02", "4G", 60),
+        (70, "452-02", "4G", 40),
+        (70, "452-01", "5G", 6),
+        (103, "452-01", "5G", 7),
     ];
     let installs: Vec<Uuid> = (0..60).map(|i| Uuid::from_u128(1000 + i)).collect();
     let mut out = Vec::new();
@@ -162,7 +162,15 @@ async fn get(url: &str) -> (u16, Value) {
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
+/// The statistics of `area`: a province of the test's communes (Hà Nội 1, Thái
+/// Nguyên 19) or a commune (asked in five digits).
 async fn stats(url: &str, area: u32, period: &str) -> Stats {
+    let level = if [1, 19].contains(&area) {
+        AreaLevel::Province
+    } else {
+        AreaLevel::Commune
+    };
+    let area = areas::query_code(area, level);
     let (status, body) = get(&format!("{url}/v1/stats?area={area}&period={period}")).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_value(body).expect("a Stats document")
@@ -275,7 +283,7 @@ async fn a_month_matches_the_brute_force(location: &str) {
     upload(&url, samples.iter().map(counted).collect()).await;
 
     let (from, to) = (november(1, 0), november(30, 1440));
-    for area in [5755, 4, 8, 19, 1] {
+    for area in [5755, 103, 70, 19, 1] {
         check_area(&url, &samples, area, "2026-11", from, to).await;
     }
     check_area(
@@ -377,21 +385,21 @@ async fn never_counted(spoil: impl Fn(&Sample) -> Value) {
     let month = generated_month(3);
     let spoiled: Vec<Sample> = month
         .iter()
-        .filter(|s| s.commune == 4 && s.mcc_mnc == "452-02")
+        .filter(|s| s.commune == 103 && s.mcc_mnc == "452-02")
         .take(20)
         .cloned()
         .collect();
     upload(&url, spoiled.iter().map(&spoil).collect()).await;
     assert!(
-        stats(&url, 4, "2026-11").await.cells.is_empty(),
+        stats(&url, 103, "2026-11").await.cells.is_empty(),
         "a spoiled sample counted"
     );
     let mut good = spoiled.clone();
     for s in &mut good {
-        s.commune = 4;
+        s.commune = 103;
     }
     upload(&url, good.iter().map(counted).collect()).await;
-    let cells = stats(&url, 4, "2026-11").await.cells;
+    let cells = stats(&url, 103, "2026-11").await.cells;
     assert_eq!(cells.len(), 1);
     assert_eq!(cells[0].samples, 20, "only the good copies count");
     running.stop().await;
@@ -446,6 +454,9 @@ async fn bad_queries_are_refused_with_the_reason() {
         ("period=2026-11", "area"),
         ("area=999999&period=2026-11", "area"),
         ("area=dan%20tien&period=2026-11", "area"),
+        // 4 is Cao Bằng; Phường Ba Đình (also 4) is written 00004, not 004.
+        ("area=004&period=2026-11", "area"),
+        ("area=123456&period=2026-11", "area"),
         ("area=5755", "period"),
         ("area=5755&period=2026-13", "period"),
         ("area=5755&period=November", "period"),
@@ -459,6 +470,19 @@ async fn bad_queries_are_refused_with_the_reason() {
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["field"], field, "{query}: {body}");
         assert!(!body["error"].as_str().unwrap_or_default().is_empty());
+    }
+    for (area, level) in [
+        ("4", "province"),
+        ("00004", "commune"),
+        ("19", "province"),
+        ("5755", "commune"),
+    ] {
+        let (status, body) = get(&format!("{url}/v1/stats?area={area}&period=2026-11")).await;
+        assert_eq!(
+            (status, body["area_level"].as_str()),
+            (200, Some(level)),
+            "{area}: {body}"
+        );
     }
     for file in ["2026-11", "2026-11-03.csv", "2010-01.csv", "x.csv"] {
         let status = reqwest::get(format!("{url}/v1/opendata/{file}"))
@@ -493,21 +517,21 @@ async fn thresholds_are_configurable() {
     let url = running.url();
     let month: Vec<Sample> = generated_month(5)
         .into_iter()
-        .filter(|s| s.commune == 8 || s.commune == 4)
+        .filter(|s| s.commune == 70 || s.commune == 103)
         .collect();
     upload(&url, month.iter().map(counted).collect()).await;
-    let got = stats(&url, 4, "2026-11").await;
-    // 4: 60 samples of 452-02 4G (published, rated at 30); 7 of 452-01 5G (under 25).
+    let got = stats(&url, 103, "2026-11").await;
+    // 103: 60 samples of 452-02 4G (published, rated at 30); 7 of 452-01 5G (under 25).
     assert_eq!(got.cells.len(), 1, "{:?}", got.cells);
     assert!(got.cells[0].rated);
     let v: Vec<&Sample> = month
         .iter()
-        .filter(|s| s.commune == 4 && s.mcc_mnc == "452-02")
+        .filter(|s| s.commune == 103 && s.mcc_mnc == "452-02")
         .collect();
     let above = v.iter().filter(|s| s.download >= 50.0).count() as f64 / v.len() as f64;
     assert!((got.cells[0].share_at_or_above - above).abs() < 1e-9);
-    // 8: 40 samples of 452-02 4G: published (≥ 25), rated (≥ 30); 6 of 452-01 not.
-    let got = stats(&url, 8, "2026-11").await;
+    // 70: 40 samples of 452-02 4G: published (≥ 25), rated (≥ 30); 6 of 452-01 not.
+    let got = stats(&url, 70, "2026-11").await;
     assert_eq!(got.cells.len(), 1);
     assert_eq!((got.cells[0].samples, got.cells[0].rated), (40, true));
     running.stop().await;

@@ -54,16 +54,15 @@ pub fn check(query: &StatsQuery, today: chrono::NaiveDate) -> Result<Checked, Ba
             "area is required: an official commune or province code".into(),
         ));
     }
-    let (area, (level, name)) = area_text
-        .parse::<u32>()
-        .ok()
-        .and_then(|code| areas::lookup(code).map(|l| (code, l)))
-        .ok_or_else(|| {
-            bad(
-                "area",
-                format!("area {area_text:?} is not an official commune or province code"),
-            )
-        })?;
+    let (area, level, name) = areas::lookup(area_text).ok_or_else(|| {
+        bad(
+            "area",
+            format!(
+                "area {area_text:?} is not an official code: a province in two digits (19) \
+                 or a commune in five (05755)"
+            ),
+        )
+    })?;
     let period_text = query.period.as_deref().unwrap_or_default();
     let period = Period::parse(period_text, today).map_err(|m| bad("period", m))?;
     let operator = match query

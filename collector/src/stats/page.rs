@@ -181,14 +181,21 @@ fn cells_table(out: &mut String, s: &Stats) {
 }
 
 /// Links to the areas below (communes of a province) or, with no area, the provinces.
-fn drill_down(out: &mut String, heading: String, areas: &[(u32, String)], period: &str) {
+fn drill_down(
+    out: &mut String,
+    heading: String,
+    level: AreaLevel,
+    areas: &[(u32, String)],
+    period: &str,
+) {
     let _ = write!(out, "<h2>{heading}</h2><ul>");
     for (code, name) in areas {
         let _ = write!(
             out,
-            "<li><a href=\"/stats?area={code}&amp;period={}\">{} ({code})</a></li>",
+            "<li><a href=\"/stats?area={q}&amp;period={}\">{} ({q})</a></li>",
             escape(period),
-            escape(name)
+            escape(name),
+            q = areas::query_code(*code, level),
         );
     }
     out.push_str("</ul>");
@@ -198,7 +205,7 @@ fn drill_down(out: &mut String, heading: String, areas: &[(u32, String)], period
 pub fn render(q: &Checked, s: &Stats) -> String {
     let mut out = String::new();
     head(&mut out, &format!("{} – {}", q.name, s.period));
-    form(&mut out, &q.area.to_string(), &s.period);
+    form(&mut out, &areas::query_code(q.area, q.level), &s.period);
     let level = match q.level {
         AreaLevel::Commune => label("Xã/phường", "Commune"),
         AreaLevel::Province => label("Tỉnh/thành phố", "Province"),
@@ -207,7 +214,7 @@ pub fn render(q: &Checked, s: &Stats) -> String {
         out,
         "<h2><span data-field=\"area_name\">{}</span> <span class=\"en\">({level}, {})</span> · <span data-field=\"period\">{}</span></h2>",
         escape(&q.name),
-        q.area,
+        areas::query_code(q.area, q.level),
         escape(&s.period)
     );
     cells_table(&mut out, s);
@@ -215,6 +222,7 @@ pub fn render(q: &Checked, s: &Stats) -> String {
         AreaLevel::Province => drill_down(
             &mut out,
             label("Các xã, phường", "Communes"),
+            AreaLevel::Commune,
             &areas::communes_of(q.area),
             &s.period,
         ),
@@ -241,6 +249,7 @@ pub fn render_index(period: &str) -> String {
     drill_down(
         &mut out,
         label("Tỉnh, thành phố", "Provinces"),
+        AreaLevel::Province,
         &areas::provinces(),
         period,
     );
