@@ -8,4 +8,5 @@ pub mod history;
 pub mod measure;
 pub mod schedule;
 pub mod servers;
+pub mod stats;
 pub mod upload;

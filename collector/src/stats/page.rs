@@ -23,7 +23,7 @@ use crate::{Collector, campaign};
 
 const STYLE: &str = "\
 body{margin:0;font:16px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#111;background:#fff}\
-main{max-width:48rem;margin:0 auto;padding:.75rem}\
+main{max-width:62rem;margin:0 auto;padding:.75rem}\
 h1{font-size:1.3rem;margin:.25rem 0 .5rem}h2{font-size:1.1rem;margin:.75rem 0 .25rem}\
 .en{color:#444;font-weight:normal}\
 form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0 1rem}\
@@ -80,7 +80,7 @@ fn chart(c: &StatsCell, max: f64) -> String {
     let d = c.download_mbps;
     match (d.p10, d.p50, d.p90) {
         (Some(lo), Some(mid), Some(hi)) => format!(
-            "<svg width=\"{CHART_W}\" height=\"22\" role=\"img\" aria-label=\"p10 {lo:.1}, p50 {mid:.1}, p90 {hi:.1} Mbit/s\">\
+            "<small>{lo:.1} – {hi:.1}</small><svg width=\"{CHART_W}\" height=\"22\" role=\"img\" aria-label=\"p10 {lo:.1}, p50 {mid:.1}, p90 {hi:.1} Mbit/s\">\
              <line x1=\"5\" y1=\"11\" x2=\"{w}\" y2=\"11\" stroke=\"#ccc\"/>\
              <rect x=\"{a:.1}\" y=\"5\" width=\"{b:.1}\" height=\"12\" fill=\"#9cc3ee\"/>\
              <rect x=\"{m:.1}\" y=\"2\" width=\"3\" height=\"18\" fill=\"#0b4f9c\"/></svg>",
@@ -126,7 +126,10 @@ fn cells_table(out: &mut String, s: &Stats) {
         label("Tải lên", "Upload"),
         label("Độ trễ (ms)", "Latency (ms)"),
         label("Mẫu / người", "Samples / people"),
-        label("Xếp hạng", "Rated"),
+        label(
+            &format!("Xếp hạng (≥ {} mẫu)", s.rating_threshold),
+            &format!("Rated (≥ {})", s.rating_threshold)
+        ),
     );
     for c in &s.cells {
         let name = c
@@ -138,10 +141,7 @@ fn cells_table(out: &mut String, s: &Stats) {
         } else {
             format!(
                 "<span class=\"unrated\">{}</span>",
-                label(
-                    &format!("Chưa đủ {} mẫu", s.rating_threshold),
-                    &format!("under {}", s.rating_threshold)
-                )
+                label("Chưa", "Not yet")
             )
         };
         let _ = write!(
