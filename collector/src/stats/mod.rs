@@ -135,6 +135,19 @@ pub fn is_mcc_mnc(code: &str) -> bool {
     }
 }
 
+/// An operator code as phones report it, as MCC-MNC: `452-04` as it is, `45204`
+/// (Android's `getNetworkOperator()`: MCC then MNC, no separator) as `452-04`.
+pub fn mcc_mnc_of(reported: &str) -> Option<String> {
+    let r = reported.trim();
+    if is_mcc_mnc(r) {
+        return Some(r.to_owned());
+    }
+    if (5..=6).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(format!("{}-{}", &r[..3], &r[3..]));
+    }
+    None
+}
+
 /// What the statistics keep of one counted sample: no install id leaves the
 /// collector (open data drops it), no place finer than the commune.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,8 +188,7 @@ impl StatSample {
         let mcc_mnc = doc
             .pointer("/network/mcc_mnc")
             .and_then(Value::as_str)
-            .filter(|m| is_mcc_mnc(m))?
-            .to_owned();
+            .and_then(mcc_mnc_of)?;
         let technology = doc
             .pointer("/network/technology")
             .and_then(Value::as_str)
@@ -231,7 +243,11 @@ impl Period {
         };
         let span = chrono::Months::new(12 * MAX_YEARS as u32);
         let first = period.first_day();
-        let too_far = today.checked_sub_months(span).is_some_and(|d| first < d)
+        // A period reaching into the last ten years is answered; one wholly before
+        // them, or starting ten years ahead, is not.
+        let too_far = today
+            .checked_sub_months(span)
+            .is_some_and(|d| period.end() <= d)
             || today.checked_add_months(span).is_some_and(|d| first > d);
         if too_far {
             return Err(format!(
@@ -271,5 +287,69 @@ impl Period {
             Period::Day(d) => d.format("%Y-%m-%d").to_string(),
             Period::Month(d) => d.format("%Y-%m").to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    #[test]
+    fn periods_are_months_or_days_within_ten_years() {
+        let today = day("2026-12-03");
+        assert_eq!(
+            Period::parse("2026-11", today),
+            Ok(Period::Month(day("2026-11-01")))
+        );
+        assert_eq!(
+            Period::parse("2026-11-03", today),
+            Ok(Period::Day(day("2026-11-03")))
+        );
+        assert_eq!(
+            Period::parse("2016-12", today),
+            Ok(Period::Month(day("2016-12-01")))
+        );
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-11",
+            "2026-11-31",
+            "November",
+            "",
+            "2016-11",
+            "2036-12-04",
+        ] {
+            assert!(Period::parse(bad, today).is_err(), "{bad}");
+        }
+        assert_eq!(Period::Month(day("2026-12-01")).end(), day("2027-01-01"));
+        assert_eq!(
+            Period::of_day(day("2026-11-15")).map(Period::key),
+            ["2026-11-15", "2026-11"]
+        );
+    }
+
+    #[test]
+    fn operators_are_mcc_mnc() {
+        assert!(is_mcc_mnc("452-04") && is_mcc_mnc("310-260"));
+        for bad in ["45204", "452-4", "452-0404", "45a-04", "-04", "Viettel"] {
+            assert!(!is_mcc_mnc(bad), "{bad}");
+        }
+        assert_eq!(mcc_mnc_of("45204").as_deref(), Some("452-04"));
+        assert_eq!(mcc_mnc_of("310260").as_deref(), Some("310-260"));
+        assert_eq!(mcc_mnc_of(" 452-01 ").as_deref(), Some("452-01"));
+        assert_eq!(mcc_mnc_of("4520"), None);
+    }
+
+    #[test]
+    fn only_4g_and_5g_are_kept() {
+        assert_eq!(Technology::of("4g"), Some(Technology::G4));
+        assert_eq!(Technology::of("5g-sa"), Some(Technology::G5));
+        assert_eq!(Technology::of("5g-nsa"), Some(Technology::G5));
+        assert_eq!(Technology::of("3g"), None);
+        assert_eq!(Technology::of("unknown"), None);
     }
 }

@@ -88,7 +88,8 @@ impl Default for Cell {
 }
 
 impl Cell {
-    fn add(&mut self, s: &StatSample, config: &StatsConfig) {
+    /// Adds one sample.
+    pub fn add(&mut self, s: &StatSample, config: &StatsConfig) {
         self.samples += 1;
         if s.operator.is_some() {
             self.operator.clone_from(&s.operator);
