@@ -282,6 +282,18 @@ async fn the_stats_page_shows_the_published_figures_in_chromium() {
         province.contains("/stats?area=05755&amp;period=2026-11"),
         "no link down to Dân Tiến"
     );
+    // With no area: the provinces, Thái Nguyên (19) among them.
+    let index = reqwest::get(format!("{base}/stats?period=2026-11"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        index.contains("/stats?area=19&amp;period=2026-11"),
+        "no province list"
+    );
+    assert_eq!(index.matches("<li>").count(), 34, "the 34 provinces");
     let unknown = reqwest::get(format!("{base}/stats?area=777&period=2026-11"))
         .await
         .unwrap();

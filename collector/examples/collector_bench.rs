@@ -40,6 +40,10 @@ struct Args {
     /// is timed.
     #[arg(long, default_value_t = 10_000_000)]
     seed_samples: u64,
+    /// Upload documents that name no official commune, so that they skip the
+    /// statistics (to measure what the statistics' path costs an upload).
+    #[arg(long)]
+    without_stats: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -411,8 +415,11 @@ async fn main() {
     eprintln!("{} phones uploading for {} s", args.clients, args.seconds);
     let template = Arc::new(template());
     // Real commune codes, so that uploads take the statistics' path.
-    let official: Arc<Vec<u32>> =
-        Arc::new(ispeed_areas::communes().iter().map(|c| c.code).collect());
+    let official: Arc<Vec<u32>> = Arc::new(if args.without_stats {
+        vec![0]
+    } else {
+        ispeed_areas::communes().iter().map(|c| c.code).collect()
+    });
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
         .timeout(Duration::from_secs(30))
@@ -546,6 +553,7 @@ async fn main() {
         "errors": errors.load(Ordering::Relaxed),
         "seconds": (wall * 10.0).round() / 10.0,
         "clients": args.clients,
+        "statistics_path": !args.without_stats,
         "document_bytes": template.len(),
         "cpu_collector_pct": cpu_collector.round(),
         "cpu_database_pct": if postmaster.is_some() { json!(cpu_database.round()) } else { Value::Null },

@@ -31,7 +31,14 @@ mod tests {
 
     #[test]
     fn routes_are_absolute_and_relative_drops_the_slash() {
-        for r in [RESULTS, CAMPAIGN_PROGRESS, CAMPAIGN_PAGE] {
+        for r in [
+            RESULTS,
+            CAMPAIGN_PROGRESS,
+            CAMPAIGN_PAGE,
+            STATS,
+            STATS_PAGE,
+            OPENDATA,
+        ] {
             assert!(r.starts_with('/'));
             assert_eq!(format!("/{}", relative(r)), r);
         }
