@@ -4,9 +4,11 @@
 -- an MCC-MNC, 4G or 5G), written in the statement that stores its document; the open
 -- data is read from it. `stats_pending`: the same rows queued for the fold, which
 -- deletes them as it merges them into `stats_cells`. Both are insert-only for an
--- upload, so concurrent uploads never wait on one another's rows.
+-- upload, so concurrent uploads never wait on one another's rows. `stats_samples` has
+-- no key of its own: `result_ids` already admits each id once, and every index costs
+-- each upload a page write; the open data reads it by (started_at, id).
 CREATE TABLE stats_samples (
-    id            uuid PRIMARY KEY,
+    id            uuid NOT NULL,
     started_at    bigint NOT NULL,          -- Unix ms, UTC
     commune       integer NOT NULL,         -- official commune code
     mcc_mnc       text NOT NULL,
