@@ -278,6 +278,11 @@ async fn the_stats_page_shows_the_published_figures_in_chromium() {
         .text()
         .await
         .unwrap();
+    // Dân Tiến's published cells: 320 + 60 + 90 + 70 (its 4 VinaPhone 5G are not).
+    assert!(
+        province.contains("<span data-field=\"samples\">540</span>"),
+        "{province}"
+    );
     assert!(
         province.contains("/stats?area=05755&amp;period=2026-11"),
         "no link down to Dân Tiến"

@@ -8,6 +8,7 @@
 //! carries a `data-field` naming its JSON field in `GET /v1/stats`, so a test can
 //! compare the page with the API.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -180,19 +181,27 @@ fn cells_table(out: &mut String, s: &Stats) {
     );
 }
 
-/// Links to the areas below (communes of a province) or, with no area, the provinces.
+/// Links to the areas below (communes of a province) or, with no area, the provinces;
+/// with the published samples of each where known.
 fn drill_down(
     out: &mut String,
     heading: String,
     level: AreaLevel,
     areas: &[(u32, String)],
     period: &str,
+    samples: &BTreeMap<u32, u64>,
 ) {
     let _ = write!(out, "<h2>{heading}</h2><ul>");
     for (code, name) in areas {
+        let count = samples.get(code).map_or_else(String::new, |n| {
+            format!(
+                " – <span data-field=\"samples\">{n}</span> {}",
+                label("mẫu", "samples")
+            )
+        });
         let _ = write!(
             out,
-            "<li><a href=\"/stats?area={q}&amp;period={}\">{} ({q})</a></li>",
+            "<li><a href=\"/stats?area={q}&amp;period={}\">{} ({q})</a>{count}</li>",
             escape(period),
             escape(name),
             q = areas::query_code(*code, level),
@@ -201,8 +210,9 @@ fn drill_down(
     out.push_str("</ul>");
 }
 
-/// The page of an answered query.
-pub fn render(q: &Checked, s: &Stats) -> String {
+/// The page of an answered query; `below` holds the published samples of the
+/// communes of a province.
+pub fn render(q: &Checked, s: &Stats, below: &BTreeMap<u32, u64>) -> String {
     let mut out = String::new();
     head(&mut out, &format!("{} – {}", q.name, s.period));
     form(&mut out, &areas::query_code(q.area, q.level), &s.period);
@@ -225,6 +235,7 @@ pub fn render(q: &Checked, s: &Stats) -> String {
             AreaLevel::Commune,
             &areas::communes_of(q.area),
             &s.period,
+            below,
         ),
         AreaLevel::Commune => {
             if let Some(p) = areas::province_of(q.area) {
@@ -252,6 +263,7 @@ pub fn render_index(period: &str) -> String {
         AreaLevel::Province,
         &areas::provinces(),
         period,
+        &BTreeMap::new(),
     );
     out.push_str("</main></body></html>");
     out
@@ -273,6 +285,26 @@ pub fn render_error(query: &StatsQuery, message: &str) -> String {
     );
     out.push_str("</main></body></html>");
     out
+}
+
+/// Per commune of the province `q` names, the samples of its published cells
+/// (cells under the minimum count for nothing, as everywhere public).
+async fn communes_samples(
+    collector: &Collector,
+    q: &Checked,
+) -> Result<BTreeMap<u32, u64>, crate::store::StoreError> {
+    let codes: Vec<u32> = areas::communes_of(q.area).iter().map(|c| c.0).collect();
+    let cells = collector
+        .store()
+        .stats_cells(&q.period.key(), AreaLevel::Commune.code(), &codes, None)
+        .await?;
+    let mut out = BTreeMap::new();
+    for (k, c) in cells {
+        if c.samples >= collector.stats().min_samples {
+            *out.entry(k.area).or_default() += c.samples;
+        }
+    }
+    Ok(out)
 }
 
 /// `GET /stats[?area=CODE&period=YYYY-MM]`.
@@ -303,8 +335,15 @@ pub async fn stats_page(
                 .into_response();
         }
     };
-    match answer(&collector, &checked).await {
-        Ok(s) => (headers, render(&checked, &s)).into_response(),
+    let below = match checked.level {
+        AreaLevel::Province => communes_samples(&collector, &checked).await,
+        AreaLevel::Commune => Ok(BTreeMap::new()),
+    };
+    match answer(&collector, &checked)
+        .await
+        .and_then(|s| below.map(|b| (s, b)))
+    {
+        Ok((s, below)) => (headers, render(&checked, &s, &below)).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             headers,
