@@ -352,6 +352,34 @@ async fn a_month_matches_the_brute_force(location: &str) {
             .map_or(0, |(_, n)| *n);
         assert!(n >= 10, "a row of a suppressed cell: {r:?}");
     }
+    // The open data's pages, read by key, are the month exactly once: small pages
+    // (7 rows) give the same rows as one read.
+    let store = running.collector.store();
+    let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+    let whole = store
+        .stats_samples(from_ms, to_ms, None, 1_000_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        whole.len(),
+        samples.len() - 2,
+        "the month, without the two edge samples"
+    );
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.stats_samples(from_ms, to_ms, after, 7).await.unwrap();
+        after = page.last().map(|(id, s)| (s.started_at, id.clone()));
+        let done = page.len() < 7;
+        paged.extend(page);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        paged.iter().map(|p| &p.0).collect::<Vec<_>>(),
+        whole.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
     for s in &samples {
         if let Some(i) = s.install {
             assert!(
