@@ -287,6 +287,7 @@ async fn seed_stats(pg: &tokio_postgres::Client, n: u64) -> (String, u32, u32, u
                                 download_mbps: Some(40.0 * f),
                                 upload_mbps: Some(12.0 * f),
                                 latency_ms: Some(30.0 / f.sqrt()),
+                                verdict: None,
                             },
                             &config,
                         );

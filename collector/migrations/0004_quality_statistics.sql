@@ -17,7 +17,8 @@ CREATE TABLE stats_samples (
     install_id    uuid,                     -- never published
     download_mbps double precision,
     upload_mbps   double precision,
-    latency_ms    double precision
+    latency_ms    double precision,
+    verdict       text                      -- attestation verdict; NULL: unattested
 );
 CREATE INDEX stats_samples_started_at ON stats_samples (started_at, id);
 CREATE TABLE stats_pending (
@@ -30,7 +31,8 @@ CREATE TABLE stats_pending (
     install_id    uuid,
     download_mbps double precision,
     upload_mbps   double precision,
-    latency_ms    double precision
+    latency_ms    double precision,
+    verdict       text
 );
 -- One row per area (level 1 commune, 2 province) × operator × technology × period
 -- (YYYY-MM or YYYY-MM-DD): counters and three DDSketches (JSON).

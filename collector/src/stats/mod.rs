@@ -170,6 +170,10 @@ pub struct StatSample {
     pub upload_mbps: Option<f64>,
     /// `latency.median_ms`.
     pub latency_ms: Option<f64>,
+    /// The collector's attestation verdict (`attested`, `unattested`), published
+    /// in the open data; `None` until a verdict exists (written `unattested`).
+    #[serde(default)]
+    pub verdict: Option<String>,
 }
 
 impl StatSample {
@@ -211,6 +215,7 @@ impl StatSample {
             download_mbps: figure("/download/mbps"),
             upload_mbps: figure("/upload/mbps"),
             latency_ms: figure("/latency/median_ms"),
+            verdict: None,
         })
     }
 }

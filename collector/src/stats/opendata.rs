@@ -67,7 +67,7 @@ pub fn record(s: &StatSample) -> [String; 10] {
         figure(s.download_mbps),
         figure(s.upload_mbps),
         figure(s.latency_ms),
-        UNATTESTED.to_owned(),
+        s.verdict.clone().unwrap_or_else(|| UNATTESTED.to_owned()),
     ]
 }
 

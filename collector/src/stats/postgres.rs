@@ -22,23 +22,24 @@ const FOLD_LOCK: i64 = 0x6953_7053;
 /// document's id, `$11` its [`StatSample`] as JSON, or NULL), appended to its `WITH`.
 pub const INSERT_STEPS: &str = ", stat AS (
     INSERT INTO stats_samples (id, started_at, commune, mcc_mnc, operator, technology,
-                               install_id, download_mbps, upload_mbps, latency_ms)
+                               install_id, download_mbps, upload_mbps, latency_ms, verdict)
     SELECT new_id.id, s.started_at, s.commune, s.mcc_mnc, s.operator, s.technology,
-           s.install_id, s.download_mbps, s.upload_mbps, s.latency_ms
+           s.install_id, s.download_mbps, s.upload_mbps, s.latency_ms, s.verdict
     FROM new_id, jsonb_to_record($11::text::jsonb) AS s(started_at bigint, commune integer,
          mcc_mnc text, operator text, technology smallint, install_id uuid,
-         download_mbps double precision, upload_mbps double precision, latency_ms double precision)
+         download_mbps double precision, upload_mbps double precision, latency_ms double precision,
+         verdict text)
     WHERE $11::text IS NOT NULL
     RETURNING started_at, commune, mcc_mnc, operator, technology, install_id,
-              download_mbps, upload_mbps, latency_ms
+              download_mbps, upload_mbps, latency_ms, verdict
 ), stat_queue AS (
     INSERT INTO stats_pending (started_at, commune, mcc_mnc, operator, technology,
-                               install_id, download_mbps, upload_mbps, latency_ms)
+                               install_id, download_mbps, upload_mbps, latency_ms, verdict)
     SELECT * FROM stat
 )";
 
 const SAMPLE_COLUMNS: &str = "started_at, commune, mcc_mnc, operator, technology, \
-     install_id, download_mbps, upload_mbps, latency_ms";
+     install_id, download_mbps, upload_mbps, latency_ms, verdict";
 
 fn sample(r: &Row, first: usize) -> StatSample {
     let commune: i32 = r.get(first + 1);
@@ -53,6 +54,7 @@ fn sample(r: &Row, first: usize) -> StatSample {
         download_mbps: r.get(first + 6),
         upload_mbps: r.get(first + 7),
         latency_ms: r.get(first + 8),
+        verdict: r.get(first + 9),
     }
 }
 

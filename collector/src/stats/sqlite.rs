@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS stats_samples (
     install_id    TEXT,                        -- never published
     download_mbps REAL,
     upload_mbps   REAL,
-    latency_ms    REAL
+    latency_ms    REAL,
+    verdict       TEXT                         -- attestation verdict; NULL: unattested
 ) STRICT;
 CREATE INDEX IF NOT EXISTS stats_samples_started_at ON stats_samples (started_at, id);
 -- Samples stored but not yet folded into stats_cells (by stats_samples rowid).
@@ -60,8 +61,8 @@ fn failed(e: String) -> rusqlite::Error {
 pub fn record(conn: &Connection, id: &str, s: &StatSample) -> rusqlite::Result<()> {
     let n = conn.execute(
         "INSERT INTO stats_samples (id, started_at, commune, mcc_mnc, operator, technology, \
-         install_id, download_mbps, upload_mbps, latency_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+         install_id, download_mbps, upload_mbps, latency_ms, verdict) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO NOTHING",
         params![
             id,
             s.started_at,
@@ -72,7 +73,8 @@ pub fn record(conn: &Connection, id: &str, s: &StatSample) -> rusqlite::Result<(
             s.install_id,
             s.download_mbps,
             s.upload_mbps,
-            s.latency_ms
+            s.latency_ms,
+            s.verdict
         ],
     )?;
     if n == 1 {
@@ -96,11 +98,12 @@ fn sample(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StatSample> {
         download_mbps: r.get(first + 6)?,
         upload_mbps: r.get(first + 7)?,
         latency_ms: r.get(first + 8)?,
+        verdict: r.get(first + 9)?,
     })
 }
 
 const SAMPLE_COLUMNS: &str = "s.started_at, s.commune, s.mcc_mnc, s.operator, s.technology, \
-     s.install_id, s.download_mbps, s.upload_mbps, s.latency_ms";
+     s.install_id, s.download_mbps, s.upload_mbps, s.latency_ms, s.verdict";
 
 /// Folds at most `limit` queued samples into the cells, in one transaction; returns
 /// how many it folded (0: the queue is empty).
