@@ -9,6 +9,13 @@
 //! `vietnam-provinces`, see `NOTICE`) and parsed once on first use: lookup by code,
 //! the communes of a province, an accent- and case-insensitive [`search`], and
 //! [`resolve`] for matching free text typed before codes existed. No I/O, no serde.
+//!
+//! ```
+//! let first = ispeed_areas::search("dan tien", 5).first().copied();
+//! let commune = first.and_then(|m| m.commune());
+//! assert_eq!(commune.map(|c| (c.code, c.label())), Some((5755, "Xã Dân Tiến, Thái Nguyên".to_owned())));
+//! assert_eq!(ispeed_areas::commune(5755).map(|c| c.province_code), Some(19));
+//! ```
 
 mod fold;
 mod search;

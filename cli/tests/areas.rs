@@ -1,11 +1,14 @@
 //! `ispeed campaign area` with the official catalogue: `--search` prints matches with
 //! their codes and provinces (table and JSON), and `--set` takes a commune code, which
-//! fills the official names, alone or with a hamlet.
+//! fills the official names, alone or with a hamlet. End to end: installs that chose
+//! their commune by code, by code with a hamlet, and as free text typed before codes
+//! (matched to the code) are one commune at the collector, found by its code.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Output, Stdio};
 
+use ispeed_spec::campaign::{Level, Progress};
 use serde_json::Value;
 
 fn ispeed(args: &[&str]) -> Output {
@@ -98,4 +101,57 @@ fn set_takes_a_commune_code_and_fills_the_official_names() {
     // The refused code changed nothing.
     let shown = stdout_of(&["campaign", "area", "--db", db]);
     assert!(shown.contains("(code 5755)"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installs_choosing_by_code_or_by_name_are_one_commune_at_the_collector() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (base, _collector) =
+        ispeed_e2e::server_with_collector(&dir.path().join("collector.db")).await;
+    let base = base.trim_end_matches('/').to_owned();
+    let demo = |name: &str, area: &str| -> Value {
+        let db = dir.path().join(name).display().to_string();
+        let args = [
+            "demo",
+            "--json",
+            "--max-seconds",
+            "1",
+            "--max-mbytes",
+            "2",
+            "--db",
+            &db,
+            "--area",
+            area,
+            "--collector",
+            &base,
+        ];
+        serde_json::from_str(&stdout_of(&args)).expect("result document")
+    };
+    let a = demo("a.db", "5755");
+    assert_eq!(a["participant"]["area"]["code"], 5755);
+    assert_eq!(a["participant"]["area"]["commune"], "Xã Dân Tiến");
+    demo("b.db", "code=5755,hamlet=Thôn 3");
+    // Typed as free text, without accents: unique, so the document carries the code.
+    let c = demo("c.db", "province=thai nguyen,commune=dan tien");
+    assert_eq!(c["participant"]["area"]["code"], 5755);
+
+    let body = reqwest::get(format!("{base}/v1/campaign/progress?area=5755"))
+        .await
+        .expect("progress")
+        .bytes()
+        .await
+        .expect("body");
+    let p: Progress = serde_json::from_slice(&body).expect("progress JSON");
+    let rows: Vec<(Level, &str, u32)> = p
+        .areas
+        .iter()
+        .map(|a| (a.level, a.label.as_str(), a.participants))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Level::Commune, "Thái Nguyên / Xã Dân Tiến", 3),
+            (Level::Hamlet, "Thái Nguyên / Xã Dân Tiến / Thôn 3", 1),
+        ]
+    );
 }

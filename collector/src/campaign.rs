@@ -24,6 +24,7 @@
 //! document ever received. Served as JSON at `GET /v1/campaign/progress` and as a small
 //! page for phones at `GET /campaign` ([`page`]).
 
+pub mod official;
 pub mod page;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -180,7 +181,8 @@ impl SampleFacts {
                 .map(|u| u.to_string()),
             area: participant
                 .and_then(|p| p.get("area"))
-                .and_then(AreaDoc::from_value),
+                .and_then(AreaDoc::from_value)
+                .map(official::canonical),
             platform: text(doc.pointer("/device/platform"))
                 .unwrap_or_default()
                 .to_lowercase(),
@@ -266,9 +268,14 @@ pub fn local_day(config: &CampaignConfig, started_at_ms: i64) -> Option<NaiveDat
         .map(|t| t.with_timezone(&config.time_zone).date_naive())
 }
 
-/// An area filter as normalised names (`Ba Vì/Tản Lĩnh` becomes two names).
+/// An area filter as normalised names (`Ba Vì/Tản Lĩnh` becomes two names; a
+/// commune code, `5755`, its official province and commune).
 pub fn needle(area: Option<&str>) -> Vec<String> {
-    area.unwrap_or_default()
+    let official = area.and_then(|a| official::filter_path(a).ok().flatten());
+    official
+        .as_deref()
+        .or(area)
+        .unwrap_or_default()
         .split('/')
         .map(normalise)
         .filter(|p| !p.is_empty())

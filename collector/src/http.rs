@@ -21,7 +21,7 @@ use ispeed_spec::upload::{ConfirmStatus, Confirmation, ErrorBody, RETRY_AFTER_S,
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::campaign::{page, parse_query};
+use crate::campaign::{official, page, parse_query};
 use crate::ingest::{self, Rejection};
 use crate::{Collector, Inserted, StoreError};
 
@@ -127,6 +127,17 @@ async fn progress_for(collector: &Collector, query: ProgressQuery) -> Result<Pro
             e,
         )
     })?;
+    if let Some(a) = &area {
+        // A commune code (`area=5755`) must be one the catalogue holds.
+        official::filter_path(a).map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                RejectCode::BadQuery,
+                Some("area"),
+                e,
+            )
+        })?;
+    }
     collector
         .store()
         .progress(&config, date, area.as_deref())

@@ -120,3 +120,41 @@ fn short(v: &Value) -> String {
     s.truncate(120);
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn the_table_has_its_source_in_the_header_and_rows_by_code() {
+        let json = br#"[
+          {"name": "B", "code": 2, "division_type": "t\u1ec9nh", "wards": [
+            {"name": "X\u00e3 Z", "code": 9, "division_type": "x\u00e3"},
+            {"name": "X\u00e3 Y", "code": 7, "division_type": "x\u00e3"}]},
+          {"name": "A", "code": 1, "division_type": "t\u1ec9nh", "wards": []}
+        ]"#;
+        let table = render(json, "1.2.3").unwrap_or_else(|e| panic!("{e}"));
+        assert!(table.contains("# version\t1.2.3\n"));
+        assert!(table.contains("# counts\t2 provinces\t2 communes\n"));
+        let sha = table.lines().find(|l| l.starts_with("# sha256\t"));
+        assert_eq!(sha.map(str::len), Some("# sha256\t".len() + 64));
+        let rows: Vec<&str> = table.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            rows,
+            [
+                "P\t1\tA\ttỉnh",
+                "P\t2\tB\ttỉnh",
+                "C\t7\t2\tXã Y\txã",
+                "C\t9\t2\tXã Z\txã"
+            ]
+        );
+        assert!(render(b"{}", "1").is_err());
+        assert!(
+            render(
+                br#"[{"name": "A\tB", "code": 1, "division_type": "x", "wards": []}]"#,
+                "1"
+            )
+            .is_err()
+        );
+    }
+}

@@ -37,7 +37,8 @@ pub struct ReportArgs {
     /// Local day, YYYY-MM-DD [default: today in the campaign's time zone].
     #[arg(long, value_name = "D")]
     pub date: Option<String>,
-    /// Only the areas whose path contains this one, e.g. "Ba Vì/Tản Lĩnh".
+    /// Only the areas whose path contains this one, e.g. "Ba Vì/Tản Lĩnh", or a commune
+    /// code (5755: its official province and commune).
     #[arg(long, value_name = "A")]
     pub area: Option<String>,
     /// CSV (one row per area) instead of a table.

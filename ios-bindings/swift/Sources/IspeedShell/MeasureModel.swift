@@ -97,6 +97,27 @@ public final class MeasureModel: ObservableObject {
         }
     }
 
+    /// The provinces and communes of the official catalogue whose names match
+    /// `text` (accents and case ignored), best first: the list the area screen
+    /// shows. The engine searches; an empty text gives an empty list.
+    public func searchAreas(_ text: String, limit: UInt32 = 20) -> [OfficialArea] {
+        IspeedCore.searchAreas(text: text, limit: limit)
+    }
+
+    /// Joins the commune chosen from `searchAreas` by its official code, with an
+    /// optional hamlet, village or organisation under it. The engine fills the
+    /// official names; the first choice stays.
+    public func joinCommune(code: UInt32, hamlet: String) {
+        let typed = hamlet.trimmingCharacters(in: .whitespacesAndNewlines)
+        do {
+            area = try engine.setArea(area: Area(hamlet: typed.isEmpty ? nil : typed, code: code))
+        } catch let error as IspeedError {
+            show(error)
+        } catch {
+            errorCode = "internal"
+        }
+    }
+
     /// Starts a measurement unless one runs.
     public func measure() {
         guard handle == nil else { return }

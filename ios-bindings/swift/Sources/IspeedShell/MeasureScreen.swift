@@ -13,6 +13,8 @@ import UIKit
 public struct MeasureScreen: View {
     @ObservedObject private var model: MeasureModel
     @State private var areaText = ""
+    @State private var hamletText = ""
+    @State private var chosenArea: OfficialArea?
     @Environment(\.scenePhase) private var scenePhase
 
     public init(model: MeasureModel) {
@@ -69,13 +71,43 @@ public struct MeasureScreen: View {
             } else {
                 Text("area", bundle: .module).font(.headline)
                 Text("area.explained", bundle: .module).font(.footnote)
-                HStack {
-                    TextField("Hà Nội/Ba Vì/Tản Lĩnh/Thôn 3", text: $areaText)
+                if let pick = chosenArea {
+                    Text(pick.label).font(.subheadline)
+                    TextField(NSLocalizedString("area.hamlet", bundle: .module, comment: ""),
+                              text: $hamletText)
                         .textFieldStyle(.roundedBorder)
-                    Button {
-                        model.joinArea(areaText)
-                    } label: {
-                        Text("area.join", bundle: .module)
+                    HStack {
+                        Button {
+                            model.joinCommune(code: pick.code, hamlet: hamletText)
+                        } label: {
+                            Text("area.join", bundle: .module)
+                        }
+                        Button {
+                            chosenArea = nil
+                        } label: {
+                            Text("area.change", bundle: .module)
+                        }
+                    }
+                } else {
+                    TextField(NSLocalizedString("area.search", bundle: .module, comment: ""),
+                              text: $areaText)
+                        .textFieldStyle(.roundedBorder)
+                    let found = model.searchAreas(areaText)
+                    if !areaText.trimmingCharacters(in: .whitespaces).isEmpty && found.isEmpty {
+                        Text("area.no_match", bundle: .module).font(.footnote)
+                    }
+                    // Labels are unique; codes are not (province 4 and commune 4 both exist).
+                    ForEach(found, id: \.label) { match in
+                        Button {
+                            // A province narrows the search; a commune is the choice.
+                            if match.level == "commune" {
+                                chosenArea = match
+                            } else {
+                                areaText = match.name
+                            }
+                        } label: {
+                            Text(match.label)
+                        }
                     }
                 }
             }

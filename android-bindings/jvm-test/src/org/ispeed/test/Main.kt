@@ -197,6 +197,31 @@ fun suite(server: ReferenceServer) = Suite().apply {
         }
     }
 
+    test("official_area_is_searched_and_kept_as_a_code") {
+        val engine = newEngine(TestPlatform(), server)
+        runBlocking {
+            val controller = MeasureController(engine, this)
+            // The screen's list comes from the engine: accents and case do not matter.
+            val found = controller.searchAreas("DAN TIEN")
+            val first = found.firstOrNull() ?: throw AssertionFailed("no match for dan tien")
+            check(first.code == 5755u && first.level == "commune") { "first match $first" }
+            check(first.label == "Xã Dân Tiến, Thái Nguyên") { "label ${first.label}" }
+            check(controller.searchAreas("").isEmpty()) { "an empty search matched" }
+            check(controller.searchAreas("thai nguyen", 5).size == 5) { "limit not kept" }
+            check(org.ispeed.core.areaByCode(5755u)?.provinceName == "Thái Nguyên") { "lookup by code" }
+            check(org.ispeed.core.areaByCode(999999u) == null) { "an unknown code was found" }
+            // An unknown code is refused with the area's error code; a known one is kept
+            // with the official names and the hamlet typed under it.
+            val refused = controller.joinCommune(999999u)
+            check(refused?.code == "invalid_area") { "unknown code: $refused" }
+            check(controller.joinCommune(first.code, " Thôn 3 ") == null) { "code refused" }
+            val area = controller.state.value.area ?: throw AssertionFailed("no area")
+            check(area.code == 5755u && area.commune == "Xã Dân Tiến" && area.province == "Thái Nguyên") { "area $area" }
+            check(area.hamlet == "Thôn 3") { "hamlet ${area.hamlet}" }
+            check(engine.area() == area) { "stored ${engine.area()}" }
+        }
+    }
+
     test("settings_are_validated_and_persisted") {
         val platform = TestPlatform()
         val dir = scratchDir("ispeed-settings").toString()

@@ -17,9 +17,13 @@ import org.ispeed.core.IspeedException
 import org.ispeed.core.MeasureHandle
 import org.ispeed.core.MeasureListener
 import org.ispeed.core.Measurement
+import org.ispeed.core.OfficialArea
 import org.ispeed.core.Phase
 import org.ispeed.core.ProgressEvent
 import org.ispeed.core.Server
+
+/** How many matches the area search shows. */
+const val AREA_RESULTS: Int = 20
 
 /** What the measure screen shows. Immutable: every change is a new value. */
 data class MeasureState(
@@ -123,6 +127,27 @@ class MeasureController(
      */
     fun joinArea(text: String): ErrorMessage? = try {
         val area = engine.setArea(engine.parseArea(text))
+        _state.update { it.copy(area = area) }
+        null
+    } catch (e: IspeedException) {
+        ErrorMessage.of(e)
+    }
+
+    /**
+     * The provinces and communes of the official catalogue whose names match [text]
+     * (accents and case ignored), best first: the list the area screen shows. The
+     * engine searches; an empty text gives an empty list.
+     */
+    fun searchAreas(text: String, limit: Int = AREA_RESULTS): List<OfficialArea> =
+        org.ispeed.core.searchAreas(text, limit.coerceAtLeast(0).toUInt())
+
+    /**
+     * Joins the commune chosen from [searchAreas] by its official [code], with an
+     * optional hamlet, village or organisation typed under it. The engine fills the
+     * official names; the first choice stays. Returns the error to show, or null.
+     */
+    fun joinCommune(code: UInt, hamlet: String = ""): ErrorMessage? = try {
+        val area = engine.setArea(Area(code = code, hamlet = hamlet.trim().ifEmpty { null }))
         _state.update { it.copy(area = area) }
         null
     } catch (e: IspeedException) {

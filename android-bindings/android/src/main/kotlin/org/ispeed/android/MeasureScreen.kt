@@ -25,6 +25,7 @@ import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
@@ -42,7 +43,9 @@ import androidx.lifecycle.viewmodel.compose.viewModel
 import kotlinx.coroutines.launch
 import org.ispeed.core.Area
 import org.ispeed.core.IspeedException
+import org.ispeed.core.OfficialArea
 import org.ispeed.core.Phase
+import org.ispeed.shell.AREA_RESULTS
 import org.ispeed.shell.ErrorMessage
 import org.ispeed.shell.MeasureController
 
@@ -142,7 +145,7 @@ private fun Measure(model: MeasureViewModel, controller: MeasureController) {
                 },
             )
         }
-        AreaRow(state.area, onJoin = controller::joinArea)
+        AreaRow(state.area, search = controller::searchAreas, onJoin = controller::joinCommune)
         Text(stringResource(R.string.history), style = MaterialTheme.typography.titleMedium)
         LazyColumn(verticalArrangement = Arrangement.spacedBy(8.dp)) {
             items(state.recent, key = { it.id }) { m ->
@@ -167,22 +170,60 @@ private fun Figures(latencyMs: Double?, downMbps: Double?, upMbps: Double?) {
     }
 }
 
-/** The campaign area: typed once, then shown. */
+/**
+ * The campaign area: the participant searches the official catalogue (the engine's
+ * search, accents optional), taps their commune, may add a hamlet or organisation,
+ * and joins once; then the area is shown. Tapping a province narrows the search to it.
+ */
 @Composable
-private fun AreaRow(area: Area?, onJoin: (String) -> ErrorMessage?) {
+private fun AreaRow(
+    area: Area?,
+    search: (String, Int) -> List<OfficialArea>,
+    onJoin: (UInt, String) -> ErrorMessage?,
+) {
     if (area != null) {
         val parts = listOfNotNull(area.province, area.district, area.commune, area.hamlet, area.organisation)
         Text(stringResource(R.string.area_joined, parts.joinToString(" / ")))
         return
     }
-    var text by remember { mutableStateOf("") }
+    var query by remember { mutableStateOf("") }
+    var chosen by remember { mutableStateOf<OfficialArea?>(null) }
+    var hamlet by remember { mutableStateOf("") }
     var error by remember { mutableStateOf<ErrorMessage?>(null) }
+    val found = remember(query) { search(query, AREA_RESULTS) }
     Column(verticalArrangement = Arrangement.spacedBy(4.dp)) {
         Text(stringResource(R.string.area))
         Text(stringResource(R.string.area_explained), style = MaterialTheme.typography.bodySmall)
-        Row(verticalAlignment = androidx.compose.ui.Alignment.CenterVertically) {
-            OutlinedTextField(value = text, onValueChange = { text = it }, singleLine = true, modifier = Modifier.weight(1f))
-            Button(onClick = { error = onJoin(text) }) { Text(stringResource(R.string.area_join)) }
+        val pick = chosen
+        if (pick == null) {
+            OutlinedTextField(
+                value = query,
+                onValueChange = { query = it },
+                singleLine = true,
+                label = { Text(stringResource(R.string.area_search)) },
+                modifier = Modifier.fillMaxWidth(),
+            )
+            if (query.isNotBlank() && found.isEmpty()) {
+                Text(stringResource(R.string.area_no_match), style = MaterialTheme.typography.bodySmall)
+            }
+            found.forEach { match ->
+                TextButton(onClick = {
+                    if (match.level == "commune") chosen = match else query = match.name
+                }) { Text(match.label) }
+            }
+        } else {
+            Text(pick.label, style = MaterialTheme.typography.titleSmall)
+            OutlinedTextField(
+                value = hamlet,
+                onValueChange = { hamlet = it },
+                singleLine = true,
+                label = { Text(stringResource(R.string.area_hamlet)) },
+                modifier = Modifier.fillMaxWidth(),
+            )
+            Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                Button(onClick = { error = onJoin(pick.code, hamlet) }) { Text(stringResource(R.string.area_join)) }
+                OutlinedButton(onClick = { chosen = null }) { Text(stringResource(R.string.area_change)) }
+            }
         }
         error?.let { Text(errorText(it), color = MaterialTheme.colorScheme.error) }
     }
