@@ -5,7 +5,10 @@
 //!
 //! Printed: uploads_per_s, p50_ms, p99_ms, errors, the CPU of the collector and of
 //! the database (percent of one core, averaged over the load), and progress_query_ms
-//! for the busiest seeded day nationally and for one province.
+//! for the busiest seeded day nationally and for one province; then quality
+//! statistics cells holding as many samples as were seeded (`--seed-samples`), and
+//! `GET /v1/stats` timed over them for a commune and a province (stats_query_ms,
+//! stats_province_query_ms).
 // A benchmark that cannot set itself up stops with the reason.
 #![allow(clippy::expect_used)]
 
@@ -15,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use chrono::Datelike;
 use clap::Parser;
 use ispeed_collector::pgtest::PgCluster;
 use serde_json::{Value, json};
@@ -36,6 +40,10 @@ struct Args {
     /// is timed.
     #[arg(long, default_value_t = 10_000_000)]
     seed_samples: u64,
+    /// Upload documents that name no official commune, so that they skip the
+    /// statistics (to measure what the statistics' path costs an upload).
+    #[arg(long)]
+    without_stats: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -101,8 +109,11 @@ fn template() -> String {
     }
     doc["id"] = json!("@ID@");
     doc["participant"]["install_id"] = json!("@INSTALL@");
-    doc["participant"]["area"] =
-        json!({ "province": "@PROVINCE@", "commune": "@COMMUNE@", "hamlet": "Thôn 1" });
+    doc["participant"]["area"] = json!({ "province": "@PROVINCE@", "commune": "@COMMUNE@",
+                                         "hamlet": "Thôn 1", "code": 1_234_567 });
+    // Counted in the quality statistics as phones' samples are: 4G, an operator.
+    doc["network"]["technology"] = json!("4g");
+    doc["network"]["mcc_mnc"] = json!("452-04");
     doc["started_at"] = json!("@STARTED@");
     doc.to_string()
 }
@@ -216,6 +227,170 @@ async fn time_get(http: &reqwest::Client, url: &str) -> (f64, usize) {
     (times[times.len() / 2], areas)
 }
 
+/// Communes, operators × technologies and days the seeded statistics spread over.
+const STATS_COMMUNES: usize = 120;
+const STATS_OPERATORS: [(&str, &str); 3] = [
+    ("452-04", "Viettel"),
+    ("452-01", "MobiFone"),
+    ("452-02", "VinaPhone"),
+];
+const STATS_DAYS: u32 = 28;
+
+/// Seeds statistics cells holding `n` samples of last month: day and month cells of
+/// [`STATS_COMMUNES`] communes (of a few provinces) and of their provinces, built with
+/// the collector's own sketches, as the fold would. Returns the month, a commune, its
+/// province and the cells written.
+async fn seed_stats(pg: &tokio_postgres::Client, n: u64) -> (String, u32, u32, usize) {
+    use ispeed_collector::StatsConfig;
+    use ispeed_collector::stats::StatSample;
+    use ispeed_collector::stats::rollup::Cell;
+    use std::collections::BTreeMap;
+
+    let month_start = (chrono::Utc::now().date_naive() - chrono::Duration::days(1))
+        .with_day(1)
+        .expect("day 1")
+        - chrono::Months::new(1);
+    let month = month_start.format("%Y-%m").to_string();
+    let communes: Vec<(u32, u32)> = ispeed_areas::communes()
+        .iter()
+        .take(STATS_COMMUNES)
+        .map(|c| (c.code, c.province_code))
+        .collect();
+    let config = StatsConfig::default();
+    let groups = (communes.len() * STATS_OPERATORS.len() * 2) as u64 * u64::from(STATS_DAYS);
+    let per_day_cell = (n / groups).max(1);
+    // (period, level, area, operator, technology) -> cell
+    let mut cells: BTreeMap<(String, i16, u32, usize, i16), Cell> = BTreeMap::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for (commune, province) in &communes {
+        for (op, _) in STATS_OPERATORS.iter().enumerate() {
+            for tech in [4i16, 5] {
+                for d in 0..STATS_DAYS {
+                    let day = (month_start + chrono::Duration::days(i64::from(d)))
+                        .format("%Y-%m-%d")
+                        .to_string();
+                    let mut cell = Cell::default();
+                    for _ in 0..per_day_cell {
+                        // xorshift: log-uniform figures over two decades.
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let f = 10f64.powf((x % 2000) as f64 / 1000.0 - 1.0);
+                        cell.add(
+                            &StatSample {
+                                started_at: 0,
+                                commune: *commune,
+                                mcc_mnc: String::new(),
+                                operator: Some(STATS_OPERATORS[op].1.to_owned()),
+                                technology: tech,
+                                install_id: None,
+                                download_mbps: Some(40.0 * f),
+                                upload_mbps: Some(12.0 * f),
+                                latency_ms: Some(30.0 / f.sqrt()),
+                                verdict: None,
+                            },
+                            &config,
+                        );
+                    }
+                    cell.participants = per_day_cell.min(50);
+                    for key in [
+                        (day.clone(), 1i16, *commune, op, tech),
+                        (day.clone(), 2, *province, op, tech),
+                        (month.clone(), 1, *commune, op, tech),
+                        (month.clone(), 2, *province, op, tech),
+                    ] {
+                        let target = cells.entry(key).or_default();
+                        target.merge(&cell).expect("same sketch settings");
+                        target.participants += cell.participants;
+                    }
+                }
+            }
+        }
+    }
+    let written = cells.len();
+    let rows: Vec<_> = cells.into_iter().collect();
+    for chunk in rows.chunks(2_000) {
+        let mut cols = CellColumns::default();
+        for ((period, level, area, op, tech), c) in chunk {
+            let [d, u, l] = c.sketches_json().expect("sketches");
+            cols.period.push(period.clone());
+            cols.level.push(*level);
+            cols.area.push(*area as i32);
+            cols.mcc_mnc.push(STATS_OPERATORS[*op].0.to_owned());
+            cols.technology.push(*tech);
+            cols.operator.push(STATS_OPERATORS[*op].1.to_owned());
+            cols.counters[0].push(c.samples as i64);
+            cols.counters[1].push(c.participants as i64);
+            cols.counters[2].push(c.at_or_above as i64);
+            cols.sketches[0].push(d);
+            cols.sketches[1].push(u);
+            cols.sketches[2].push(l);
+        }
+        pg.execute(
+            "INSERT INTO stats_cells (period, level, area, mcc_mnc, technology, operator, samples, \
+             participants, at_or_above, download, upload, latency) \
+             SELECT * FROM unnest($1::text[], $2::smallint[], $3::integer[], $4::text[], $5::smallint[], \
+             $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[]) \
+             ON CONFLICT DO NOTHING",
+            &[
+                &cols.period,
+                &cols.level,
+                &cols.area,
+                &cols.mcc_mnc,
+                &cols.technology,
+                &cols.operator,
+                &cols.counters[0],
+                &cols.counters[1],
+                &cols.counters[2],
+                &cols.sketches[0],
+                &cols.sketches[1],
+                &cols.sketches[2],
+            ],
+        )
+        .await
+        .expect("seed statistics cells");
+    }
+    pg.batch_execute("ANALYZE stats_cells")
+        .await
+        .expect("analyze");
+    let (commune, province) = communes[communes.len() / 2];
+    (month, commune, province, written)
+}
+
+/// Statistics cells as column arrays, for `unnest`.
+#[derive(Default)]
+struct CellColumns {
+    period: Vec<String>,
+    level: Vec<i16>,
+    area: Vec<i32>,
+    mcc_mnc: Vec<String>,
+    technology: Vec<i16>,
+    operator: Vec<String>,
+    /// samples, participants, at or above the threshold.
+    counters: [Vec<i64>; 3],
+    /// download, upload, latency.
+    sketches: [Vec<String>; 3],
+}
+
+/// Median time of 7 `GET /v1/stats` for `url`, ms, and the cells answered.
+async fn time_stats(http: &reqwest::Client, url: &str) -> (f64, usize) {
+    let mut times = Vec::new();
+    let mut cells = 0;
+    for _ in 0..7 {
+        let start = Instant::now();
+        let resp = http.get(url).send().await.expect("stats");
+        assert!(resp.status().is_success(), "{url}: {}", resp.status());
+        let body = resp.bytes().await.expect("a body");
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        cells = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["cells"].as_array().map(Vec::len))
+            .unwrap_or_default();
+    }
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], cells)
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -240,6 +415,12 @@ async fn main() {
 
     eprintln!("{} phones uploading for {} s", args.clients, args.seconds);
     let template = Arc::new(template());
+    // Real commune codes, so that uploads take the statistics' path.
+    let official: Arc<Vec<u32>> = Arc::new(if args.without_stats {
+        vec![0]
+    } else {
+        ispeed_areas::communes().iter().map(|c| c.code).collect()
+    });
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
         .timeout(Duration::from_secs(30))
@@ -251,8 +432,13 @@ async fn main() {
     let load_start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..args.clients {
-        let (http, template, errors, url) =
-            (http.clone(), template.clone(), errors.clone(), url.clone());
+        let (http, template, errors, url, official) = (
+            http.clone(),
+            template.clone(),
+            errors.clone(),
+            url.clone(),
+            official.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut n: u32 = 0;
@@ -268,7 +454,11 @@ async fn main() {
                     )
                     .replace("@PROVINCE@", &format!("Hà Nội {}", commune / 100))
                     .replace("@COMMUNE@", &format!("Xã {commune}"))
-                    .replace("@STARTED@", &chrono::Utc::now().to_rfc3339());
+                    .replace("@STARTED@", &chrono::Utc::now().to_rfc3339())
+                    .replace(
+                        "1234567",
+                        &official[commune as usize % official.len()].to_string(),
+                    );
                 let start = Instant::now();
                 let ok = match http
                     .post(format!("{url}/v1/results"))
@@ -321,6 +511,34 @@ async fn main() {
         &format!("{url}/v1/campaign/progress?date={busiest}&area=H%C3%A0%20N%E1%BB%99i%203"),
     )
     .await;
+    // The uploads' statistics folded (the background fold drains the queue).
+    let drain_start = Instant::now();
+    loop {
+        let pending: i64 = pg
+            .query_one("SELECT count(*) FROM stats_pending", &[])
+            .await
+            .expect("count pending")
+            .get(0);
+        if pending == 0 || drain_start.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let drain_s = drain_start.elapsed().as_secs_f64();
+    let stats_start = Instant::now();
+    let (month, commune, province, cells) = seed_stats(&pg, args.seed_samples.max(1)).await;
+    let stats_seed_s = stats_start.elapsed().as_secs_f64();
+    eprintln!("{cells} statistics cells seeded in {stats_seed_s:.0} s");
+    let (stats_ms, stats_cells) = time_stats(
+        &http,
+        &format!("{url}/v1/stats?area={commune:05}&period={month}"),
+    )
+    .await;
+    let (stats_province_ms, _) = time_stats(
+        &http,
+        &format!("{url}/v1/stats?area={province}&period={month}"),
+    )
+    .await;
     let stored: i64 = pg
         .query_one("SELECT count(*) FROM result_ids", &[])
         .await
@@ -336,6 +554,7 @@ async fn main() {
         "errors": errors.load(Ordering::Relaxed),
         "seconds": (wall * 10.0).round() / 10.0,
         "clients": args.clients,
+        "statistics_path": !args.without_stats,
         "document_bytes": template.len(),
         "cpu_collector_pct": cpu_collector.round(),
         "cpu_database_pct": if postmaster.is_some() { json!(cpu_database.round()) } else { Value::Null },
@@ -346,6 +565,12 @@ async fn main() {
         "progress_area_query_ms": (area_ms * 10.0).round() / 10.0,
         "progress_areas": progress_areas,
         "progress_area_areas": area_areas,
+        "stats_fold_drain_s": (drain_s * 10.0).round() / 10.0,
+        "stats_seeded_cells": cells,
+        "stats_seed_s": stats_seed_s.round(),
+        "stats_query_ms": (stats_ms * 10.0).round() / 10.0,
+        "stats_province_query_ms": (stats_province_ms * 10.0).round() / 10.0,
+        "stats_query_cells": stats_cells,
     });
     if args.json {
         println!("{report}");

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::campaign::{official, page, parse_query};
 use crate::ingest::{self, Rejection};
+use crate::stats::StatSample;
 use crate::{Collector, Inserted, StoreError};
 
 /// The collector's routes, sharing `collector`.
@@ -31,6 +32,9 @@ pub fn router(collector: Arc<Collector>) -> Router {
         .route(routes::RESULTS, post(post_result))
         .route(routes::CAMPAIGN_PROGRESS, get(progress_json))
         .route(routes::CAMPAIGN_PAGE, get(progress_page))
+        .route(routes::STATS, get(crate::stats::http::stats_json))
+        .route(routes::STATS_PAGE, get(crate::stats::page::stats_page))
+        .route(routes::OPENDATA, get(crate::stats::opendata::opendata_csv))
         // One byte over the limit is enough to know the body is too large.
         .layer(DefaultBodyLimit::max(MAX_DOCUMENT_BYTES + 1))
         .with_state(collector)
@@ -102,6 +106,8 @@ pub async fn post_result(
         Err(e) => return store_error(e),
     };
     doc.facts = doc.facts.judged(&judgement);
+    // Statistics take only what counts, which the verdict decides.
+    doc.stats = StatSample::of(&doc.value, &doc.facts, collector.campaign());
     let status = match collector.store().insert(&doc, collector.campaign()).await {
         Ok(Inserted::Stored) => ConfirmStatus::Stored,
         Ok(Inserted::Duplicate) => ConfirmStatus::Duplicate,
@@ -210,9 +216,13 @@ pub async fn serve(
     collector: Arc<Collector>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(collector))
+    // Statistics are folded in the background while the collector serves.
+    let folder = tokio::spawn(crate::stats::http::fold_forever(collector.clone()));
+    let served = axum::serve(listener, router(collector))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    folder.abort();
+    served
 }
 
 /// A collector serving in the background of this process (tests, benchmarks).

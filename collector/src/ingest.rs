@@ -22,6 +22,9 @@ pub struct Accepted {
     pub value: Value,
     /// What the campaign count reads from it.
     pub facts: SampleFacts,
+    /// What the quality statistics keep of it, when it counts in them: set once the
+    /// collector judged it (the verdict decides; see `http::post_result`).
+    pub stats: Option<crate::stats::StatSample>,
 }
 
 /// Why a document is refused: an HTTP status, a stable code, the field at fault.
@@ -114,6 +117,7 @@ pub fn accept(body: &[u8]) -> Result<Accepted, Rejection> {
         text: text.to_owned(),
         value,
         facts,
+        stats: None,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod http;
 pub mod ingest;
 pub mod keys;
 pub mod pgtest;
+pub mod stats;
 pub mod store;
 pub mod verdict;
 
@@ -25,6 +26,7 @@ use std::path::Path;
 
 pub use campaign::CampaignConfig;
 pub use http::{RunningCollector, router, serve, spawn};
+pub use stats::StatsConfig;
 pub use store::sqlite::{CollectorError, default_db_path};
 pub use store::{Inserted, Store, StoreError};
 use uuid::Uuid;
@@ -36,6 +38,7 @@ pub struct Collector {
     store: Store,
     campaign: CampaignConfig,
     trust: std::sync::Arc<verdict::TrustPolicy>,
+    stats: StatsConfig,
 }
 
 impl Collector {
@@ -45,6 +48,7 @@ impl Collector {
             store,
             campaign: CampaignConfig::default(),
             trust: Default::default(),
+            stats: StatsConfig::default(),
         }
     }
 
@@ -62,6 +66,7 @@ impl Collector {
             store,
             campaign,
             trust: Default::default(),
+            stats: StatsConfig::default(),
         })
     }
 
@@ -82,6 +87,17 @@ impl Collector {
     /// What it trusts.
     pub fn trust(&self) -> &verdict::TrustPolicy {
         &self.trust
+    }
+
+    /// The same collector publishing statistics with `config`.
+    pub fn with_stats(mut self, config: StatsConfig) -> Self {
+        self.stats = config;
+        self
+    }
+
+    /// How the quality statistics are kept and published.
+    pub fn stats(&self) -> &StatsConfig {
+        &self.stats
     }
 
     /// How campaign progress is counted.

@@ -15,9 +15,13 @@ use clap::Parser;
 use ispeed_collector::campaign::{
     DEFAULT_COMMUNE_TARGET, DEFAULT_HAMLET_TARGET, DEFAULT_TIME_ZONE,
 };
-use ispeed_collector::{CampaignConfig, Collector, default_db_path};
+use ispeed_collector::stats::{
+    DEFAULT_MIN_SAMPLES, DEFAULT_RATING_THRESHOLD, DEFAULT_THRESHOLD_MBPS,
+};
+use ispeed_collector::{CampaignConfig, Collector, StatsConfig, default_db_path};
 
-/// The i-Speed collector: POST /v1/results, GET /v1/campaign/progress, GET /campaign.
+/// The i-Speed collector: POST /v1/results, GET /v1/campaign/progress, GET /campaign,
+/// GET /v1/stats, GET /stats, GET /v1/opendata/YYYY-MM.csv.
 #[derive(Debug, Parser)]
 #[command(name = "ispeed-collector", version)]
 struct Args {
@@ -43,6 +47,16 @@ struct Args {
     campaign_organisation_target: Option<u32>,
     #[command(flatten)]
     trust: ispeed_collector::verdict::TrustArgs,
+    /// Samples an area × operator × technology × period needs to be rated.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RATING_THRESHOLD)]
+    stats_rating_threshold: u64,
+    /// Samples under which such a cell is left out of statistics and open data.
+    #[arg(long, value_name = "K", default_value_t = DEFAULT_MIN_SAMPLES)]
+    stats_min_samples: u64,
+    /// Download speed the statistics' share is measured against, Mbit/s; every
+    /// collector on one database must give the same.
+    #[arg(long, value_name = "MBPS", default_value_t = DEFAULT_THRESHOLD_MBPS)]
+    stats_threshold_mbps: f64,
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -60,7 +74,12 @@ async fn run(args: Args) -> Result<(), String> {
     let collector = Collector::connect(&location, campaign)
         .await
         .map_err(|e| format!("cannot open the collector's database: {e}"))?
-        .with_trust(trust);
+        .with_trust(trust)
+        .with_stats(StatsConfig {
+            threshold_mbps: args.stats_threshold_mbps,
+            rating_threshold: args.stats_rating_threshold,
+            min_samples: args.stats_min_samples,
+        });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

@@ -22,4 +22,5 @@ pub mod network;
 pub mod participant;
 pub mod result;
 pub mod routes;
+pub mod stats;
 pub mod upload;

@@ -157,5 +157,14 @@ pub fn run(root: &std::path::Path) -> Result<(), String> {
             start.elapsed().as_secs_f64()
         );
     }
+    // Those tests check the HTML without a browser and say so in their output, which
+    // cargo hides: the summary says it where it is read.
+    if !std::path::Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "==> SKIPPED, not passed: the headless-Chromium checks of the campaign page \
+             (cli/tests/campaign.rs) and of the statistics page (cli/tests/campaign_stats.rs): \
+             {CHROMIUM} is absent"
+        );
+    }
     Ok(())
 }

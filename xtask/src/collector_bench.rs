@@ -26,6 +26,10 @@ pub struct CollectorBenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Upload documents that skip the quality statistics (to compare what their path
+    /// costs an upload).
+    #[arg(long)]
+    without_stats: bool,
 }
 
 /// Builds and runs the benchmark from the workspace root.
@@ -62,6 +66,9 @@ pub fn run(root: &Path, args: &CollectorBenchArgs) -> Result<(), String> {
     }
     if args.json {
         bench.arg("--json");
+    }
+    if args.without_stats {
+        bench.arg("--without-stats");
     }
     let status = bench
         .current_dir(root)

@@ -24,6 +24,8 @@ pub enum CampaignCommand {
     Report(ReportArgs),
     /// Show this install's id and campaign area, or change the area.
     Area(AreaArgs),
+    /// Print a collector's quality statistics for one area and period.
+    Stats(super::stats::StatsArgs),
 }
 
 /// Arguments of `ispeed campaign report`.
@@ -73,6 +75,7 @@ pub async fn run(args: CampaignArgs) -> Result<(), String> {
     match args.command {
         CampaignCommand::Report(a) => report(a).await,
         CampaignCommand::Area(a) => area(a),
+        CampaignCommand::Stats(a) => super::stats::run(a).await,
     }
 }
 

@@ -9,4 +9,5 @@ pub mod keygen;
 pub mod measure;
 pub mod schedule;
 pub mod servers;
+pub mod stats;
 pub mod upload;

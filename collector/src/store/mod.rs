@@ -24,6 +24,9 @@ use uuid::Uuid;
 
 use crate::campaign::{CampaignConfig, Progress};
 use crate::ingest::Accepted;
+use crate::stats::StatSample;
+use crate::stats::StatsConfig;
+use crate::stats::rollup::{Cell, CellKey};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -180,6 +183,86 @@ impl Store {
                 blocking(move || s.document(id)).await
             }
             Store::Postgres(p) => p.document(id).await,
+        }
+    }
+
+    /// Folds at most `limit` queued statistics samples into their cells; returns how
+    /// many it folded (0 when none was queued).
+    pub async fn fold_stats(
+        &self,
+        campaign: &CampaignConfig,
+        config: &StatsConfig,
+        limit: i64,
+    ) -> Result<usize, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                let (s, campaign, config) = (s.clone(), *campaign, *config);
+                blocking(move || {
+                    s.with_conn(|c| crate::stats::sqlite::fold(c, &campaign, &config, limit))
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                crate::stats::postgres::fold(p.pool(), campaign, config, limit).await
+            }
+        }
+    }
+
+    /// The statistics cells of `period` (its key) at `level` for `areas`, of one
+    /// operator or all, as last folded.
+    pub async fn stats_cells(
+        &self,
+        period: &str,
+        level: i16,
+        areas: &[u32],
+        operator: Option<&str>,
+    ) -> Result<Vec<(CellKey, Cell)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                let (s, period, areas) = (s.clone(), period.to_owned(), areas.to_vec());
+                let operator = operator.map(str::to_owned);
+                blocking(move || {
+                    s.with_conn(|c| {
+                        crate::stats::sqlite::read_cells(
+                            c,
+                            &period,
+                            level,
+                            &areas,
+                            operator.as_deref(),
+                        )
+                    })
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                crate::stats::postgres::read_cells(p.pool(), period, level, areas, operator).await
+            }
+        }
+    }
+
+    /// A page of the counted samples started in `[from, to)` (Unix ms), after the
+    /// `(started_at, id)` `after`, in that order (the open data).
+    pub async fn stats_samples(
+        &self,
+        from: i64,
+        to: i64,
+        after: Option<(i64, String)>,
+        limit: i64,
+    ) -> Result<Vec<(String, StatSample)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                let s = s.clone();
+                blocking(move || {
+                    s.with_conn(|c| {
+                        crate::stats::sqlite::samples_between(c, from, to, after.as_ref(), limit)
+                    })
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                crate::stats::postgres::samples_between(p.pool(), from, to, after.as_ref(), limit)
+                    .await
+            }
         }
     }
 

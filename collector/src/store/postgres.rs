@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "verdicts of samples",
         include_str!("../../migrations/0003_verdicts.sql"),
     ),
+    (
+        4,
+        "quality statistics",
+        include_str!("../../migrations/0004_quality_statistics.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("iSpC").
@@ -91,7 +96,12 @@ fn channel_code(c: Channel) -> i16 {
 }
 
 /// The statement that stores one document and counts it (one transaction).
-const INSERT_SQL: &str = "
+static INSERT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    INSERT_HEAD.replace("/*stats*/", crate::stats::postgres::INSERT_STEPS)
+});
+
+/// [`INSERT_SQL`] before the statistics' steps are put in at `/*stats*/`.
+const INSERT_HEAD: &str = "
 WITH new_id AS (
     INSERT INTO result_ids (id, received_at) VALUES ($1::uuid, now())
     ON CONFLICT (id) DO NOTHING RETURNING id, received_at
@@ -135,7 +145,7 @@ WITH new_id AS (
 ), verdict AS (
     INSERT INTO result_verdicts (id, day, install_id, client_block, verdict, reason)
     SELECT id, $3::date, $9::uuid, $12::text, $11::text, $13::text FROM new_id
-)
+)/*stats*/
 SELECT count(*) FROM new_id";
 
 /// A day's progress in one statement (`$1` day, `$2` the filter's names joined by the
@@ -400,9 +410,15 @@ impl PgStore {
             .as_deref()
             .and_then(|s| Uuid::parse_str(s).ok());
         let shard = (doc.id.as_u128() % SHARDS as u128) as i16;
+        let stats = match &doc.stats {
+            Some(s) => {
+                Some(serde_json::to_string(s).map_err(|e| StoreError::Failed(e.to_string()))?)
+            }
+            None => None,
+        };
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(INSERT_SQL)
+            .prepare_cached(&INSERT_SQL)
             .await
             .map_err(|e| classify(&e))?;
         let row = client
@@ -422,6 +438,7 @@ impl PgStore {
                     &doc.facts.verdict.as_str(),
                     &doc.facts.client_block,
                     &doc.facts.reason.map(RejectReason::as_str),
+                    &stats,
                 ],
             )
             .await

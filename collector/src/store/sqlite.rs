@@ -153,6 +153,7 @@ impl SqliteStore {
             .and_then(|_| conn.execute_batch(SCHEMA_SQL))
             .and_then(|_| conn.execute_batch(CAMPAIGN_SQL))
             .and_then(|_| add_trust_columns(&conn))
+            .and_then(|_| conn.execute_batch(crate::stats::sqlite::SCHEMA_SQL))
             .and_then(|_| conn.pragma_update(None, "application_id", APPLICATION_ID))
             .map_err(|e| fail(e.to_string()))?;
         let mut conn = conn;
@@ -198,6 +199,9 @@ impl SqliteStore {
         )?;
         let outcome = if n == 1 {
             index_facts(&tx, &id, &doc.facts)?;
+            if let Some(s) = &doc.stats {
+                crate::stats::sqlite::record(&tx, &id, s)?;
+            }
             Inserted::Stored
         } else {
             let held: String =

@@ -1,0 +1,215 @@
+//! `ispeed campaign stats`: a collector's quality statistics for one area and period,
+//! as a table or as CSV (one row per operator × technology).
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use ispeed_spec::stats::{Percentiles, Stats};
+
+/// Arguments of `ispeed campaign stats`.
+#[derive(Debug, Clone, Args)]
+pub struct StatsArgs {
+    /// Base URL of the collector (reads GET {URL}/v1/stats).
+    #[arg(long, value_name = "URL")]
+    pub collector: String,
+    /// Official code: a province in two digits (19), a commune in five (05755).
+    #[arg(long, value_name = "CODE")]
+    pub area: String,
+    /// A month (2026-11) or a day (2026-11-03).
+    #[arg(long, value_name = "P")]
+    pub period: String,
+    /// Only this operator (MCC-MNC, 452-04).
+    #[arg(long, value_name = "MCC-MNC")]
+    pub operator: Option<String>,
+    /// CSV (one row per operator and technology) instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+/// `ispeed campaign stats`.
+pub async fn run(args: StatsArgs) -> Result<(), String> {
+    let stats = fetch(
+        &args.collector,
+        &args.area,
+        &args.period,
+        args.operator.as_deref(),
+    )
+    .await?;
+    if args.csv {
+        print!("{}", csv(&stats));
+    } else {
+        print!("{}", table(&stats));
+    }
+    Ok(())
+}
+
+/// Reads the statistics of `area` and `period` from the collector at `base`.
+pub async fn fetch(
+    base: &str,
+    area: &str,
+    period: &str,
+    operator: Option<&str>,
+) -> Result<Stats, String> {
+    let mut url =
+        reqwest::Url::parse(base).map_err(|e| format!("invalid collector URL {base:?}: {e}"))?;
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    let mut url = url
+        .join(ispeed_spec::routes::relative(ispeed_spec::routes::STATS))
+        .map_err(|e| format!("invalid collector URL {base:?}: {e}"))?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("area", area).append_pair("period", period);
+        if let Some(o) = operator {
+            q.append_pair("operator", o);
+        }
+    }
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(30))
+        .user_agent(concat!("ispeed/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot set up HTTP: {e}"))?;
+    let resp = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the collector at {url}: {e}"))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("the collector's answer broke off: {e}"))?;
+    if !status.is_success() {
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+        return Err(format!("the collector answered HTTP {status}: {message}"));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{url} did not answer with statistics: {e}"))
+}
+
+fn figure(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v:.1}"))
+}
+
+fn triple(p: &Percentiles) -> [String; 3] {
+    [figure(p.p10), figure(p.p50), figure(p.p90)]
+}
+
+/// A CSV field, quoted when it needs to be (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The CSV header: the JSON names, the percentiles flattened with `_`.
+pub const CSV_HEADER: &str = "area,period,operator,operator_name,technology,samples,participants,rated,\
+download_mbps_p10,download_mbps_p50,download_mbps_p90,upload_mbps_p10,upload_mbps_p50,upload_mbps_p90,\
+latency_ms_p10,latency_ms_p50,latency_ms_p90,share_at_or_above";
+
+/// One row per published cell.
+pub fn csv(s: &Stats) -> String {
+    let mut out = format!("{CSV_HEADER}\r\n");
+    for c in &s.cells {
+        let figures: Vec<String> = [&c.download_mbps, &c.upload_mbps, &c.latency_ms]
+            .into_iter()
+            .flat_map(triple)
+            .collect();
+        let _ = write!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{:.4}\r\n",
+            s.area,
+            s.period,
+            field(&c.operator),
+            field(c.operator_name.as_deref().unwrap_or_default()),
+            c.technology,
+            c.samples,
+            c.participants,
+            if c.rated { "yes" } else { "no" },
+            figures.join(","),
+            c.share_at_or_above
+        );
+    }
+    out
+}
+
+/// A table for a terminal.
+pub fn table(s: &Stats) -> String {
+    let mut out = format!(
+        "Quality statistics {} ({}, {} {}): download and upload Mbit/s, latency ms, p10 / p50 / p90\n",
+        s.period,
+        s.area_name.as_deref().unwrap_or_default(),
+        s.area_level,
+        s.area
+    );
+    let titles = [
+        "Operator", "Tech", "Samples", "People", "Rated", "Download", "Upload", "Latency", "Share",
+    ];
+    let rows: Vec<Vec<String>> = s
+        .cells
+        .iter()
+        .map(|c| {
+            let name = c
+                .operator_name
+                .as_deref()
+                .map_or_else(|| c.operator.clone(), |n| format!("{n} {}", c.operator));
+            vec![
+                name,
+                c.technology.clone(),
+                c.samples.to_string(),
+                c.participants.to_string(),
+                if c.rated { "yes" } else { "no" }.to_owned(),
+                triple(&c.download_mbps).join(" / "),
+                triple(&c.upload_mbps).join(" / "),
+                triple(&c.latency_ms).join(" / "),
+                format!("{:.0} %", c.share_at_or_above * 100.0),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..titles.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([titles[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[&str]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                l.push_str("  ");
+            }
+            let pad = " ".repeat(widths[i].saturating_sub(c.chars().count()));
+            if i < 2 {
+                l.push_str(c);
+                l.push_str(&pad);
+            } else {
+                l.push_str(&pad);
+                l.push_str(c);
+            }
+        }
+        l.trim_end().to_owned() + "\n"
+    };
+    out.push_str(&line(&titles));
+    for r in &rows {
+        out.push_str(&line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    let _ = writeln!(
+        out,
+        "Cells under {} samples are not shown; rated from {} samples; share: downloads at or above {} Mbit/s; \
+         percentiles within {:.0} %.",
+        s.min_samples,
+        s.rating_threshold,
+        s.threshold_mbps,
+        s.relative_error * 100.0
+    );
+    out
+}
