@@ -22,12 +22,18 @@ pub async fn server(down_mbps: f64, up_mbps: f64, rtt_ms: u64) -> std::io::Resul
 
 /// A reference server (default link) with its collector on the SQLite file `db`, on a
 /// free loopback port until the test process ends: its base URL and the collector.
+/// The collector counts like a lab (`count_unattested`): this server holds no signing
+/// key, so its samples carry no receipt.
 pub async fn server_with_collector(
     db: &std::path::Path,
 ) -> (String, std::sync::Arc<ispeed_server::collector::Collector>) {
     let collector = std::sync::Arc::new(
         ispeed_server::collector::Collector::open(db)
-            .unwrap_or_else(|e| panic!("cannot open the collector: {e}")),
+            .unwrap_or_else(|e| panic!("cannot open the collector: {e}"))
+            .with_campaign(ispeed_server::campaign::CampaignConfig {
+                count_unattested: true,
+                ..Default::default()
+            }),
     );
     let app = ispeed_server::router_with_collector(
         ispeed_server::AppState::new(ServerConfig::new(LinkProfile::default())),
