@@ -1,6 +1,7 @@
 //! `ispeed`: the headless harness of the i-Speed measurement engine.
 
 mod cmd;
+mod collector_api;
 mod db;
 mod emitter;
 mod participation;

@@ -12,7 +12,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ispeed_collector::Collector;
@@ -29,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+use ispeed_e2e::chromium::CHROMIUM;
 
 /// The reference server with its collector on `db`, on a free loopback port,
 /// counting like a lab: these documents carry no receipt (the count without
@@ -546,47 +545,9 @@ async fn a_simulated_day_is_counted_exactly_in_json_csv_and_html() {
     stop.cancel();
 }
 
-/// Runs headless Chromium on `url` with `args`, at most 90 s; its stdout.
+/// Runs headless Chromium (a 412×900 window) with `args`; its stdout.
 fn chromium(args: &[String]) -> String {
-    let profile = ispeed_e2e::temp_dir("chromium-profile");
-    let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=412,900",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).map(|_| s)
-    });
-    loop {
-        if child.try_wait().expect("wait chromium").is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    reader.join().expect("reader").expect("chromium output")
+    ispeed_e2e::chromium::run("412,900", args)
 }
 
 /// Every `data-field` figure of the page, per section (`data-level` / `data-area`).

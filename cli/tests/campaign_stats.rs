@@ -9,16 +9,15 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use ispeed_collector::{CampaignConfig, Collector};
 use ispeed_spec::stats::Stats;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+use ispeed_e2e::chromium::CHROMIUM;
 
 /// (commune, operator, name, technology, samples, typical download)
 const PLAN: [(u32, &str, &str, &str, usize, f64); 8] = [
@@ -185,46 +184,9 @@ async fn campaign_stats_prints_what_the_collector_publishes() {
     running.stop().await;
 }
 
-/// Runs headless Chromium with `args`, at most 90 s; its stdout.
+/// Runs headless Chromium (a 1000×820 window) with `args`; its stdout.
 fn chromium(args: &[String]) -> String {
-    let profile = ispeed_e2e::temp_dir("chromium-stats");
-    let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1000,820",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).map(|_| s)
-    });
-    loop {
-        if child.try_wait().expect("wait chromium").is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    reader.join().expect("reader").expect("chromium output")
+    ispeed_e2e::chromium::run("1000,820", args)
 }
 
 /// Per table row (`data-operator data-technology`), its `data-field` figures.

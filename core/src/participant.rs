@@ -24,9 +24,11 @@ pub const MAX_AREA_PART_CHARS: usize = ispeed_spec::area::MAX_NAME_CHARS;
 // the types were defined, because uniffi's checksums hash the declaring module's path:
 // declared anywhere else, the generated Kotlin and Swift would change.
 
-/// The campaign area a participant belongs to. Each level is free text or a code
-/// (`"Tản Lĩnh"` or the statistics office's `"09913"`), as the campaign prefers; the
-/// collector groups samples by the levels given, ignoring case and spacing.
+/// The campaign area a participant belongs to: an official commune `code` (the
+/// `ispeed-areas` catalogue) with its official names, or free-text levels where a
+/// campaign names places outside the catalogue; hamlet and organisation are free text
+/// under the commune. The collector counts a known code under its official names and
+/// free text by the levels given, ignoring case and spacing.
 #[cfg(feature = "uniffi")]
 #[uniffi::remote(Record)]
 pub struct Area {

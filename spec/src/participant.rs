@@ -34,9 +34,11 @@ impl std::fmt::Display for InvalidArea {
 
 impl std::error::Error for InvalidArea {}
 
-/// The campaign area a participant belongs to. Each level is free text or a code
-/// (`"Tản Lĩnh"` or the statistics office's `"09913"`), as the campaign prefers; the
-/// collector groups samples by the levels given, ignoring case and spacing.
+/// The campaign area a participant belongs to: an official commune `code` (the
+/// `ispeed-areas` catalogue) with its official names, or free-text levels where a
+/// campaign names places outside the catalogue; hamlet and organisation are free text
+/// under the commune. The collector counts a known code under its official names and
+/// free text by the levels given, ignoring case and spacing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Area {
     /// Province or centrally-governed city (tỉnh / thành phố).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ispeed_core::measure::{ProgressEvent, ProgressListener};
 use ispeed_server::{LinkProfile, RunningServer, ServerConfig};
 
+pub mod chromium;
 pub mod soak;
 
 /// Starts a reference server on a free loopback port emulating the given link.

@@ -165,50 +165,11 @@ fn search_json(found: &[OfficialArea]) -> serde_json::Value {
 
 /// Reads the progress of `date` (today when `None`) from the collector at `base`.
 pub async fn fetch(base: &str, date: Option<&str>, area: Option<&str>) -> Result<Progress, String> {
-    let mut url =
-        reqwest::Url::parse(base).map_err(|e| format!("invalid collector URL {base:?}: {e}"))?;
-    if !url.path().ends_with('/') {
-        url.set_path(&format!("{}/", url.path()));
-    }
-    let mut url = url
-        .join(ispeed_spec::routes::relative(
-            ispeed_spec::routes::CAMPAIGN_PROGRESS,
-        ))
-        .map_err(|e| format!("invalid collector URL {base:?}: {e}"))?;
-    {
-        let mut q = url.query_pairs_mut();
-        if let Some(d) = date {
-            q.append_pair("date", d);
-        }
-        if let Some(a) = area {
-            q.append_pair("area", a);
-        }
-    }
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent(concat!("ispeed/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("cannot set up HTTP: {e}"))?;
-    let resp = client
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach the collector at {url}: {e}"))?;
-    let status = resp.status();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| format!("the collector's answer broke off: {e}"))?;
-    if !status.is_success() {
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-        return Err(format!("the collector answered HTTP {status}: {message}"));
-    }
-    serde_json::from_slice(&body)
-        .map_err(|e| format!("{url} did not answer with campaign progress: {e}"))
+    let mut query = Vec::new();
+    query.extend(date.map(|d| ("date", d)));
+    query.extend(area.map(|a| ("area", a)));
+    let url = crate::collector_api::url(base, ispeed_spec::routes::CAMPAIGN_PROGRESS, &query)?;
+    crate::collector_api::get(url, "campaign progress").await
 }
 
 fn level_name(level: Level) -> &'static str {

@@ -50,45 +50,10 @@ pub async fn fetch(
     period: &str,
     operator: Option<&str>,
 ) -> Result<Stats, String> {
-    let mut url =
-        reqwest::Url::parse(base).map_err(|e| format!("invalid collector URL {base:?}: {e}"))?;
-    if !url.path().ends_with('/') {
-        url.set_path(&format!("{}/", url.path()));
-    }
-    let mut url = url
-        .join(ispeed_spec::routes::relative(ispeed_spec::routes::STATS))
-        .map_err(|e| format!("invalid collector URL {base:?}: {e}"))?;
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("area", area).append_pair("period", period);
-        if let Some(o) = operator {
-            q.append_pair("operator", o);
-        }
-    }
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent(concat!("ispeed/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("cannot set up HTTP: {e}"))?;
-    let resp = client
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach the collector at {url}: {e}"))?;
-    let status = resp.status();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| format!("the collector's answer broke off: {e}"))?;
-    if !status.is_success() {
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-        return Err(format!("the collector answered HTTP {status}: {message}"));
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("{url} did not answer with statistics: {e}"))
+    let mut query = vec![("area", area), ("period", period)];
+    query.extend(operator.map(|o| ("operator", o)));
+    let url = crate::collector_api::url(base, ispeed_spec::routes::STATS, &query)?;
+    crate::collector_api::get(url, "statistics").await
 }
 
 fn figure(v: Option<f64>) -> String {

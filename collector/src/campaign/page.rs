@@ -94,7 +94,7 @@ fn form(out: &mut String, date: &str, area: &str) {
         out,
         "<form method=\"get\" action=\"/campaign\">\
          <label>{}<input type=\"date\" name=\"date\" value=\"{}\" required></label>\
-         <label>{}<input type=\"text\" name=\"area\" value=\"{}\" placeholder=\"Ba Vì/Tản Lĩnh\"></label>\
+         <label>{}<input type=\"text\" name=\"area\" value=\"{}\" placeholder=\"5755 | Ba Vì/Tản Lĩnh\"></label>\
          <button type=\"submit\">Xem <span lang=\"en\">/ Show</span></button></form>",
         label("Ngày", "Date"),
         escape(date),
