@@ -6,6 +6,7 @@ mod db;
 mod emitter;
 mod participation;
 mod platform;
+mod text;
 
 use std::process::ExitCode;
 

@@ -9,6 +9,7 @@ use ispeed_core::areas::{self, OfficialArea};
 use ispeed_spec::campaign::{AreaProgress, Channel, Level, Progress};
 
 use crate::db::DbArg;
+use crate::text::csv_field;
 
 /// Arguments of `ispeed campaign`.
 #[derive(Debug, Clone, Args)]
@@ -254,51 +255,13 @@ pub fn table(p: &Progress) -> String {
     }
     rows.push(total("Total", &p.totals));
     let titles: Vec<&str> = head.iter().chain(CHANNEL_TITLES.iter()).copied().collect();
-    let widths: Vec<usize> = (0..titles.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([titles[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[&str]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            let pad = widths[i].saturating_sub(c.chars().count());
-            if i > 0 {
-                l.push_str("  ");
-            }
-            // Names left-aligned, figures right-aligned.
-            if i < 2 {
-                l.push_str(c);
-                l.push_str(&" ".repeat(pad));
-            } else {
-                l.push_str(&" ".repeat(pad));
-                l.push_str(c);
-            }
-        }
-        l.trim_end().to_owned() + "\n"
-    };
-    out.push_str(&line(&titles));
-    for r in &rows {
-        out.push_str(&line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
-    }
+    // Names left-aligned, figures right-aligned.
+    out.push_str(&crate::text::aligned(&titles, &rows, 2));
     out.push_str(
         "Participants: installs with at least one valid cellular sample that day; the platform \
          columns count participants.\n",
     );
     out
-}
-
-/// A CSV field, quoted when it needs to be (RFC 4180).
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
 }
 
 /// One row per area, then the rows `Without area` and `Total`.
@@ -314,7 +277,7 @@ pub fn csv(p: &Progress) -> String {
             out,
             "{date},{},{},{},{},{},{},{}",
             level_name(a.level),
-            field(&a.label),
+            csv_field(&a.label),
             a.participants,
             a.target.map_or(String::new(), |t| t.to_string()),
             a.met.map_or("", |m| if m { "yes" } else { "no" }),

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use clap::Args;
 use ispeed_spec::stats::{Percentiles, Stats};
 
+use crate::text::csv_field;
+
 /// Arguments of `ispeed campaign stats`.
 #[derive(Debug, Clone, Args)]
 pub struct StatsArgs {
@@ -64,15 +66,6 @@ fn triple(p: &Percentiles) -> [String; 3] {
     [figure(p.p10), figure(p.p50), figure(p.p90)]
 }
 
-/// A CSV field, quoted when it needs to be (RFC 4180).
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// The CSV header: the JSON names, the percentiles flattened with `_`.
 pub const CSV_HEADER: &str = "area,period,operator,operator_name,technology,samples,participants,rated,\
 download_mbps_p10,download_mbps_p50,download_mbps_p90,upload_mbps_p10,upload_mbps_p50,upload_mbps_p90,\
@@ -91,8 +84,8 @@ pub fn csv(s: &Stats) -> String {
             "{},{},{},{},{},{},{},{},{},{:.4}\r\n",
             s.area,
             s.period,
-            field(&c.operator),
-            field(c.operator_name.as_deref().unwrap_or_default()),
+            csv_field(&c.operator),
+            csv_field(c.operator_name.as_deref().unwrap_or_default()),
             c.technology,
             c.samples,
             c.participants,
@@ -137,36 +130,7 @@ pub fn table(s: &Stats) -> String {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..titles.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([titles[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[&str]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i > 0 {
-                l.push_str("  ");
-            }
-            let pad = " ".repeat(widths[i].saturating_sub(c.chars().count()));
-            if i < 2 {
-                l.push_str(c);
-                l.push_str(&pad);
-            } else {
-                l.push_str(&pad);
-                l.push_str(c);
-            }
-        }
-        l.trim_end().to_owned() + "\n"
-    };
-    out.push_str(&line(&titles));
-    for r in &rows {
-        out.push_str(&line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
-    }
+    out.push_str(&crate::text::aligned(&titles, &rows, 2));
     let _ = writeln!(
         out,
         "Cells under {} samples are not shown; rated from {} samples; share: downloads at or above {} Mbit/s; \
