@@ -35,11 +35,7 @@ use ispeed_e2e::chromium::CHROMIUM;
 /// `--count-unattested` is tested by `a_demo_against_a_collector_that_does_not_trust_its_key_stores_an_unattested_sample`
 /// and in `tests/tests/trust.rs`).
 async fn collector(db: &Path) -> (String, CancellationToken) {
-    let lab = ispeed_collector::CampaignConfig {
-        count_unattested: true,
-        ..Default::default()
-    };
-    collector_counting(db, lab).await
+    collector_counting(db, ispeed_collector::CampaignConfig::lab()).await
 }
 
 /// The reference server with its collector on `db` counting as `campaign` says.

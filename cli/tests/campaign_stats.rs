@@ -57,9 +57,12 @@ fn documents() -> Vec<Value> {
 
 async fn start() -> (ispeed_collector::RunningCollector, tempfile::TempDir) {
     let dir = ispeed_e2e::temp_dir("stats-cli");
-    let collector = Collector::connect(dir.path().join("collector.db").to_str().unwrap(), lab())
-        .await
-        .unwrap();
+    let collector = Collector::connect(
+        dir.path().join("collector.db").to_str().unwrap(),
+        CampaignConfig::lab(),
+    )
+    .await
+    .unwrap();
     let running = ispeed_collector::spawn(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         Arc::new(collector),
@@ -305,13 +308,4 @@ async fn the_stats_page_shows_the_published_figures_in_chromium() {
     assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 1000);
     println!("screenshot: {}", shot.display());
     running.stop().await;
-}
-
-/// The campaign's settings counting like a lab: these documents carry no receipt
-/// (counting only attested samples is tested in `cli/tests/trust.rs`).
-fn lab() -> CampaignConfig {
-    CampaignConfig {
-        count_unattested: true,
-        ..CampaignConfig::default()
-    }
 }

@@ -78,6 +78,15 @@ impl Default for CampaignConfig {
 }
 
 impl CampaignConfig {
+    /// The default campaign counting unattested samples too, as `--count-unattested`
+    /// does: for labs, and for tests whose servers sign nothing.
+    pub fn lab() -> Self {
+        Self {
+            count_unattested: true,
+            ..Self::default()
+        }
+    }
+
     /// Target of an area at `level`.
     pub fn target(&self, level: Level) -> Option<u32> {
         match level {

@@ -49,7 +49,7 @@ fn participants(p: &Progress, level: Level, label: &str) -> Option<u32> {
 }
 
 async fn counts_by_code(location: &str) {
-    let collector = Collector::connect(location, lab())
+    let collector = Collector::connect(location, CampaignConfig::lab())
         .await
         .expect("open the store");
     let running = ispeed_collector::spawn(
@@ -122,7 +122,7 @@ async fn counts_by_code(location: &str) {
         assert_eq!(p.totals.participants, 4);
         let date = NaiveDate::parse_from_str(DAY, "%Y-%m-%d").unwrap();
         let direct = store
-            .progress(&lab(), date, Some(code))
+            .progress(&CampaignConfig::lab(), date, Some(code))
             .await
             .expect("progress");
         assert_eq!(direct, p);
@@ -160,13 +160,4 @@ async fn the_postgres_store_counts_by_code() {
     let cluster = PgCluster::start().unwrap_or_else(|e| panic!("PostgreSQL cannot start: {e}"));
     let db = cluster.database("codes").expect("a database");
     counts_by_code(&db.url).await;
-}
-
-/// The campaign's settings counting like a lab: these documents carry no receipt
-/// (counting only attested samples is tested in `cli/tests/trust.rs`).
-fn lab() -> CampaignConfig {
-    CampaignConfig {
-        count_unattested: true,
-        ..CampaignConfig::default()
-    }
 }

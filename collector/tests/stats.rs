@@ -116,7 +116,7 @@ fn generated_month(seed: u64) -> Vec<Sample> {
 }
 
 async fn serve(location: &str) -> RunningCollector {
-    let collector = Collector::connect(location, lab())
+    let collector = Collector::connect(location, CampaignConfig::lab())
         .await
         .expect("open the store");
     ispeed_collector::spawn(
@@ -525,14 +525,17 @@ async fn bad_queries_are_refused_with_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thresholds_are_configurable() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::connect(dir.path().join("c.db").to_str().unwrap(), lab())
-        .await
-        .unwrap()
-        .with_stats(StatsConfig {
-            threshold_mbps: 50.0,
-            rating_threshold: 30,
-            min_samples: 25,
-        });
+    let collector = Collector::connect(
+        dir.path().join("c.db").to_str().unwrap(),
+        CampaignConfig::lab(),
+    )
+    .await
+    .unwrap()
+    .with_stats(StatsConfig {
+        threshold_mbps: 50.0,
+        rating_threshold: 30,
+        min_samples: 25,
+    });
     let running = ispeed_collector::spawn(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         Arc::new(collector),
@@ -560,13 +563,4 @@ async fn thresholds_are_configurable() {
     assert_eq!(got.cells.len(), 1);
     assert_eq!((got.cells[0].samples, got.cells[0].rated), (40, true));
     running.stop().await;
-}
-
-/// The campaign's settings counting like a lab: these documents carry no receipt
-/// (counting only attested samples is tested in `cli/tests/trust.rs`).
-fn lab() -> CampaignConfig {
-    CampaignConfig {
-        count_unattested: true,
-        ..CampaignConfig::default()
-    }
 }

@@ -31,10 +31,7 @@ pub async fn server_with_collector(
     let collector = std::sync::Arc::new(
         ispeed_server::collector::Collector::open(db)
             .unwrap_or_else(|e| panic!("cannot open the collector: {e}"))
-            .with_campaign(ispeed_server::campaign::CampaignConfig {
-                count_unattested: true,
-                ..Default::default()
-            }),
+            .with_campaign(ispeed_server::campaign::CampaignConfig::lab()),
     );
     let app = ispeed_server::router_with_collector(
         ispeed_server::AppState::new(ServerConfig::new(LinkProfile::default())),

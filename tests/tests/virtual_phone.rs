@@ -99,10 +99,7 @@ async fn start_collector(dir: &Path) -> TestCollector {
     // The phones measure against a server without a signing key: their samples are
     // unattested, and this week is about the phones, so the collector counts them
     // as a lab does (`--count-unattested`; receipts are `cli/tests/trust.rs`'s).
-    let lab = ispeed_collector::CampaignConfig {
-        count_unattested: true,
-        ..Default::default()
-    };
+    let lab = ispeed_collector::CampaignConfig::lab();
     let store = Arc::new(
         Collector::open(&dir.join("collector.db"))
             .expect("collector db")

@@ -11,16 +11,6 @@ use serde_json::json;
 use super::*;
 use crate::store::sqlite::{CollectorError, SqliteStore, backfill, progress};
 
-/// The count of a lab: these documents carry no receipt, and what is tested here is
-/// the counting itself (the trust rule has its own tests below and in
-/// `collector/tests/conformance.rs`).
-fn lab() -> CampaignConfig {
-    CampaignConfig {
-        count_unattested: true,
-        ..CampaignConfig::default()
-    }
-}
-
 /// A SQLite store with the campaign settings its counts use.
 struct Fixture {
     store: SqliteStore,
@@ -31,7 +21,7 @@ impl Fixture {
     fn open(path: &Path) -> Result<Self, CollectorError> {
         Ok(Self {
             store: SqliteStore::open(path)?,
-            config: lab(),
+            config: CampaignConfig::lab(),
         })
     }
 
@@ -237,7 +227,7 @@ fn days_are_cut_at_local_midnight_whatever_the_upload_time() {
     // In another configured zone the same samples fall on other days.
     let utc = CampaignConfig {
         time_zone: chrono_tz::UTC,
-        ..lab()
+        ..CampaignConfig::lab()
     };
     let c = Fixture::open(&tc.db()).expect("reopen").with_campaign(utc);
     assert_eq!(
@@ -258,7 +248,7 @@ fn a_daylight_saving_day_is_counted_whole() {
     // Europe/Berlin springs forward on 29 March 2026: a 23-hour day.
     let cfg = CampaignConfig {
         time_zone: chrono_tz::Europe::Berlin,
-        ..lab()
+        ..CampaignConfig::lab()
     };
     let from = day_start(cfg.time_zone, date("2026-03-29"));
     let to = day_start(cfg.time_zone, date("2026-03-30"));
@@ -273,7 +263,7 @@ fn targets_are_configurable_per_level() {
         commune_target: 2,
         hamlet_target: 1,
         organisation_target: Some(5),
-        ..lab()
+        ..CampaignConfig::lab()
     };
     let c = Fixture::open(&tc.db()).expect("open").with_campaign(cfg);
     for install in 1..=2u128 {
@@ -416,8 +406,12 @@ fn only_attested_samples_count_unless_a_lab_counts_unattested_ones() {
             ..facts.clone()
         };
         assert_eq!(f.counts(&campaign), in_campaign, "{verdict:?}");
-        assert_eq!(f.counts(&lab()), in_lab, "{verdict:?} in a lab");
+        assert_eq!(
+            f.counts(&CampaignConfig::lab()),
+            in_lab,
+            "{verdict:?} in a lab"
+        );
         let invalid = SampleFacts { valid: false, ..f };
-        assert!(!invalid.counts(&lab()));
+        assert!(!invalid.counts(&CampaignConfig::lab()));
     }
 }
