@@ -1,8 +1,8 @@
 //! The campaign area a participant names: province, district, commune, hamlet, or an
 //! organisation. The phone validates what a person types against these limits; the
-//! collector reads what documents carry with the same limits ([`AreaDoc`]).
+//! collector reads what documents carry with the same limits ([`Area::from_value`]).
 
-use serde::{Deserialize, Serialize};
+pub use crate::participant::Area;
 
 /// Longest name of one level, in characters. The phone refuses longer names; the
 /// collector cuts them (a hostile client must not make the report page huge).
@@ -11,34 +11,15 @@ pub const MAX_NAME_CHARS: usize = 120;
 /// The levels of an area, most general first, as JSON keys.
 pub const LEVELS: [&str; 5] = ["province", "district", "commune", "hamlet", "organisation"];
 
-/// An area as a document gives it, read loosely: levels that are not strings are
-/// ignored, names trimmed, their spacing collapsed, control characters dropped and
-/// cut at [`MAX_NAME_CHARS`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct AreaDoc {
-    /// Province or city.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub province: Option<String>,
-    /// District or town.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub district: Option<String>,
-    /// Commune, ward or township.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commune: Option<String>,
-    /// Hamlet, village or residential group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hamlet: Option<String>,
-    /// School, office or other organisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organisation: Option<String>,
-    /// Official code of the commune (General Statistics Office): the collector counts a
-    /// known code under the catalogue's names, whatever names the document typed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<u32>,
-}
+/// The area as the collector reads it: the participant's [`Area`], the one type
+/// of the wire (this name is kept for the collector's code).
+pub type AreaDoc = Area;
 
-impl AreaDoc {
-    /// Reads an area from a document's JSON, or `None` when it names nothing.
+impl Area {
+    /// Reads an area from a document's JSON loosely, or `None` when it names nothing:
+    /// levels that are not strings are ignored, names trimmed, their spacing collapsed,
+    /// control characters dropped and cut at [`MAX_NAME_CHARS`] (the phone validates
+    /// strictly, [`Area::validated`]; the collector keeps what it can).
     pub fn from_value(v: &serde_json::Value) -> Option<Self> {
         let level = |k: &str| {
             v.get(k)
@@ -46,7 +27,7 @@ impl AreaDoc {
                 .map(clean_name)
                 .filter(|s| !s.is_empty())
         };
-        let a = AreaDoc {
+        let a = Area {
             province: level("province"),
             district: level("district"),
             commune: level("commune"),
@@ -54,7 +35,7 @@ impl AreaDoc {
             organisation: level("organisation"),
             code: code_of(v.get("code")),
         };
-        (a != AreaDoc::default()).then_some(a)
+        (a != Area::default()).then_some(a)
     }
 }
 

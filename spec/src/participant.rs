@@ -3,7 +3,7 @@
 //! participant chose) and its `mode`.
 //!
 //! [`Area`] is the typed area the phone validates when a person types it; the
-//! collector reads what documents carry loosely, as [`crate::area::AreaDoc`].
+//! collector reads what documents carry loosely, as [`Area::from_value`].
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
