@@ -59,17 +59,26 @@ fn default_settle_intervals() -> u32 {
     RAMP_SETTLE_INTERVALS
 }
 
-/// The stop rule's bound on the uncertainty of the mean rate: the 95 % confidence
-/// interval of the measured window's mean, from batch means, must lie within ±2 % of
-/// the estimate. See [`StabilityRule::confidence`] and `docs/benchmarks.md`.
+/// A bound on the uncertainty of the mean rate that the stop rule can apply: the 95 %
+/// confidence interval of the measured window's mean, from batch means, within ±2 % of
+/// the estimate. Off by default since the edge rule replaced it (see
+/// [`StabilityRule::confidence`] and `docs/benchmarks.md`); the bench replays it.
 pub const CONFIDENCE_HALF_WIDTH: f64 = 0.02;
+
+/// How far the estimate may lie from the least-squares slope of the window's byte
+/// count: 0.5 %. See [`StabilityRule::edge_tolerance`].
+pub const EDGE_TOLERANCE: f64 = 0.005;
 
 /// Length of a batch for the confidence bound: two 250 ms intervals, so that a stall
 /// and the release that follows it (loss recovery) mostly fall in one batch.
 pub const CONFIDENCE_BATCH: Duration = Duration::from_millis(500);
 
 fn default_confidence() -> f64 {
-    CONFIDENCE_HALF_WIDTH
+    0.0
+}
+
+fn default_edge_tolerance() -> f64 {
+    EDGE_TOLERANCE
 }
 
 fn default_batch() -> Duration {
@@ -95,12 +104,20 @@ pub struct StabilityRule {
     pub settle_intervals: u32,
     /// The ramp is cut off after this long even if throughput is still climbing.
     pub max_ramp: Duration,
-    /// ... and the 95 % confidence interval of the window's mean rate, computed from
-    /// the rates of consecutive [`StabilityRule::batch`]es (at least three), must lie
-    /// within this fraction of the estimate. A link whose intervals swing (loss and
-    /// recovery on a shallow queue, a cellular scheduler) needs a longer window before
-    /// its mean is known; a steady one stops as early as before. 0 turns it off (the
-    /// rule as it was before issue 17).
+    /// ... and the window's edges must lie on the line its bytes draw: the estimate
+    /// (the slope between the window's first and last points) must agree within this
+    /// fraction with the least-squares slope through all of its points. The two differ
+    /// by exactly how far the end points sit off that line (data held back at one edge
+    /// while a loss is repaired, released at the other), over the window's bytes, so
+    /// the window grows until what its edges can hide is small beside what it holds. 0
+    /// turns it off (the rule as it was before issue 17).
+    #[serde(default = "default_edge_tolerance")]
+    pub edge_tolerance: f64,
+    /// ... and, when above 0, the 95 % confidence interval of the window's mean rate,
+    /// computed from the rates of consecutive [`StabilityRule::batch`]es (at least
+    /// three), must lie within this fraction of the estimate. Off (0) by default: it
+    /// held swinging links to the time budget and counted quantised upload counts as
+    /// uncertainty (`docs/benchmarks.md`).
     #[serde(default = "default_confidence")]
     pub confidence: f64,
     /// Length of a batch for [`StabilityRule::confidence`].
@@ -121,7 +138,8 @@ impl Default for StabilityRule {
             ramp_growth: 0.10,
             settle_intervals: RAMP_SETTLE_INTERVALS,
             max_ramp: Duration::from_secs(3),
-            confidence: CONFIDENCE_HALF_WIDTH,
+            edge_tolerance: EDGE_TOLERANCE,
+            confidence: 0.0,
             batch: CONFIDENCE_BATCH,
         }
     }

@@ -518,7 +518,7 @@ fn flat_link(env: &Env, link: FlatLink, args: &BenchArgs) -> Result<Vec<RunRow>,
             for (dir, key, rate) in [("down", "download", down), ("up", "upload", up)] {
                 let p = phase(&doc, key)?;
                 let old = if link.shallow() {
-                    report::old_rule(&p.intervals, p.ramp_ms)
+                    report::replay(&p.intervals, report::old_rule())
                 } else {
                     None
                 };
@@ -532,7 +532,6 @@ fn flat_link(env: &Env, link: FlatLink, args: &BenchArgs) -> Result<Vec<RunRow>,
                     budget_8s: bytes_at(rate, 8.0),
                     old,
                     intervals: p.intervals,
-                    ramp_ms: p.ramp_ms,
                 });
             }
             rows.push(RunRow {
@@ -608,7 +607,6 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
                 budget_8s: bytes_at(trace.mean_goodput_mbps(), 8.0),
                 old: None,
                 intervals: p.intervals.clone(),
-                ramp_ms: p.ramp_ms,
             });
         }
         rows.push(RunRow {

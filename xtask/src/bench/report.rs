@@ -4,6 +4,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use ispeed_core::config::StabilityRule;
+use ispeed_core::measure::sampler::Sampler;
+
 /// Bytes of TCP payload per Ethernet frame of a 1500-byte MTU (with timestamps),
 /// over the bytes `tbf` meters for that frame (14 bytes of Ethernet header).
 pub const GOODPUT_PER_FRAME: f64 = 1448.0 / 1514.0;
@@ -27,16 +30,14 @@ pub struct PhaseRow {
     pub budget_8s: u64,
     /// Where the stop rule before issue 17 would have ended this phase (shallow-queue
     /// rows only; `None` when it would not have stopped earlier than the run did).
-    pub old: Option<OldStop>,
+    pub old: Option<ReplayedStop>,
     /// The phase's intervals, `(end ms since phase start, payload bytes)`, for replays.
     pub intervals: Vec<(u64, u64)>,
-    /// Its ramp, ms.
-    pub ramp_ms: u64,
 }
 
-/// The stop rule before issue 17, replayed on a run's own intervals.
+/// Where a replayed stop rule ends a run's phase.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OldStop {
+pub struct ReplayedStop {
     /// Its figure, Mbit/s.
     pub mbps: f64,
     /// Its phase length.
@@ -45,102 +46,69 @@ pub struct OldStop {
     pub bytes: u64,
 }
 
-/// Replays the stop rule as it was before issue 17 (the running estimate within ±2 %
-/// over the trailing 1 s, after 1.5 s measured; no confidence bound) on a phase's
-/// intervals: `(end ms since phase start, payload bytes)`, with the ramp the run
-/// found (the ramp rule did not change). `None` when it never fires.
-pub fn old_rule(intervals: &[(u64, u64)], ramp_ms: u64) -> Option<OldStop> {
-    replay(intervals, ramp_ms, None)
+/// The stop rule before issue 17: the running estimate within ±2 % over the trailing
+/// 1 s, after 1.5 s measured, and nothing else.
+pub fn old_rule() -> StabilityRule {
+    StabilityRule {
+        edge_tolerance: 0.0,
+        confidence: 0.0,
+        ..StabilityRule::default()
+    }
 }
 
-/// A variant of the confidence bound: (half-width as a fraction, batch ms).
-pub type Bound = (f64, u64);
-
-/// Replays a stop rule on a phase's intervals: the old rule, and with `bound` the
-/// confidence bound of `core/src/measure/sampler.rs` on top (Student's t at 95 %
-/// over batch rates cut from the newest point back). `None` when it never fires
-/// within the intervals the run recorded.
-pub fn replay(intervals: &[(u64, u64)], ramp_ms: u64, bound: Option<Bound>) -> Option<OldStop> {
-    let mut points = vec![(0_u64, 0_u64)];
-    for &(t, b) in intervals {
-        let total = points.last().map_or(0, |p| p.1) + b;
-        points.push((t, total));
-    }
-    let r = points.iter().position(|p| p.0 == ramp_ms)?;
-    let (tr, br) = points[r];
-    let estimate = |k: usize| {
-        let (t, b) = points[k];
-        (b - br) as f64 * 8.0 / 1000.0 / (t - tr) as f64
-    };
-    for k in r + 1..points.len() {
-        let t = points[k].0;
-        if t - tr < 1500 {
-            continue;
-        }
-        let current = estimate(k);
-        let window: Vec<f64> = (r + 1..=k)
-            .filter(|&i| points[i].0 + 1000 >= t)
-            .map(estimate)
-            .collect();
-        let known = || {
-            let Some((half, batch_ms)) = bound else {
-                return true;
-            };
-            let mut rates = Vec::new();
-            let mut end = k;
-            let mut i = k;
-            while i > r {
-                i -= 1;
-                let span = points[end].0 - points[i].0;
-                if span >= batch_ms {
-                    rates.push((points[end].1 - points[i].1) as f64 * 8.0 / 1000.0 / span as f64);
-                    end = i;
-                }
-            }
-            half_width_95(&rates).is_some_and(|h| h <= half * current)
-        };
-        if current > 0.0
-            && window.len() >= 3
-            && window.iter().all(|e| (e / current - 1.0).abs() <= 0.02)
-            && known()
-        {
-            return Some(OldStop {
-                mbps: current,
-                phase: Duration::from_millis(t),
-                bytes: points[k].1,
+/// Replays `rule` on a phase's intervals, `(end ms since phase start, payload bytes)`,
+/// through the engine's own [`Sampler`] (the ramp rule is the same in every variant,
+/// so it finds the ramp the run found). `None` when it does not fire within the
+/// intervals the run recorded.
+pub fn replay(intervals: &[(u64, u64)], rule: StabilityRule) -> Option<ReplayedStop> {
+    let mut sampler = Sampler::new(rule);
+    let mut total = 0;
+    for &(t, bytes) in intervals {
+        total += bytes;
+        let t = Duration::from_millis(t);
+        if sampler.record(t, total).stable {
+            return Some(ReplayedStop {
+                mbps: sampler.window().mbps,
+                phase: t,
+                bytes: total,
             });
         }
     }
     None
 }
 
-/// Half-width of the 95 % confidence interval of the mean (Student's t), as the
-/// sampler computes it; `None` below three values.
-fn half_width_95(xs: &[f64]) -> Option<f64> {
-    const T_975: [f64; 10] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    ];
-    let n = xs.len();
-    if n < 3 {
-        return None;
-    }
-    let mean = xs.iter().sum::<f64>() / n as f64;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let t = T_975.get(n - 2).copied().unwrap_or(2.1);
-    Some(t * (var / n as f64).sqrt())
+/// The variants of the stop rule the alternatives table compares, with their names:
+/// the old rule; the confidence bound of 500 ms batch means tried first for issue 17;
+/// the edge rule at 0.25, 0.5 (the engine's default) and 1 %; the edge rule with the
+/// running estimate held to ±1.5 % instead of ±2 %.
+pub fn variants() -> Vec<(&'static str, StabilityRule)> {
+    let edge = |edge_tolerance| StabilityRule {
+        edge_tolerance,
+        ..old_rule()
+    };
+    vec![
+        ("old: estimate ±2 % over 1 s", old_rule()),
+        (
+            "old + 95 % CI of 500 ms batch means within ±2 %",
+            StabilityRule {
+                confidence: 0.02,
+                ..old_rule()
+            },
+        ),
+        ("old + edges within 0.25 %", edge(0.0025)),
+        ("old + edges within 0.5 % (the engine's rule)", edge(0.005)),
+        ("old + edges within 1 %", edge(0.01)),
+        (
+            "estimate ±1.5 % over 1 s + edges within 0.5 %",
+            StabilityRule {
+                tolerance: 0.015,
+                ..edge(0.005)
+            },
+        ),
+    ]
 }
 
-/// The variants of the stop rule the alternatives table compares: the old rule, then
-/// the confidence bound at ±2, 3 and 4 % with 500 ms batches and ±2 % with 1 s ones.
-pub const VARIANTS: [Option<Bound>; 5] = [
-    None,
-    Some((0.02, 500)),
-    Some((0.03, 500)),
-    Some((0.04, 500)),
-    Some((0.02, 1000)),
-];
-
-/// Every flat-link phase replayed under each of [`VARIANTS`]: error, phase length and
+/// Every flat-link phase replayed under each of [`variants`]: error, phase length and
 /// payload. A variant stricter than the rule that ran cannot be followed past the
 /// run's end; such phases count as ending where the run did, and the last column
 /// says how often that happened.
@@ -150,7 +118,7 @@ pub fn alternatives_table(rows: &[RunRow]) -> String {
         "| rule | phases | median / worst error | median / longest phase s | median payload MB | ended where the run did |\n\
          |---|---:|---:|---:|---:|---:|\n",
     );
-    for v in VARIANTS {
+    for (name, rule) in variants() {
         let mut replayed = Vec::new();
         let mut at_end = 0;
         for p in rows
@@ -158,7 +126,7 @@ pub fn alternatives_table(rows: &[RunRow]) -> String {
             .filter(|r| r.stable)
             .flat_map(|r| r.phases.iter())
         {
-            match replay(&p.intervals, p.ramp_ms, v) {
+            match replay(&p.intervals, rule) {
                 Some(o) => replayed.push(PhaseRow {
                     measured_mbps: o.mbps,
                     phase: o.phase,
@@ -177,10 +145,6 @@ pub fn alternatives_table(rows: &[RunRow]) -> String {
         let refs: Vec<&PhaseRow> = replayed.iter().collect();
         let (med, worst) = errors(&refs);
         let secs: Vec<f64> = refs.iter().map(|p| p.phase.as_secs_f64()).collect();
-        let name = match v {
-            None => "old: estimate ±2 % over 1 s".to_owned(),
-            Some((h, b)) => format!("+ 95 % CI within ±{:.0} %, {b} ms batches", h * 100.0),
-        };
         let _ = writeln!(
             out,
             "| {name} | {} | {:.2} / {:.1} % | {:.2} / {:.2} | {:.1} | {at_end} |",
@@ -551,7 +515,6 @@ mod tests {
             budget_8s: 10_000_000,
             old: None,
             intervals: Vec::new(),
-            ramp_ms: 0,
         }
     }
 
@@ -609,27 +572,34 @@ mod tests {
         let intervals: Vec<(u64, u64)> = (1..=12)
             .map(|i| (i * 250, if i == 1 { 100_000 } else { 1_000_000 }))
             .collect();
-        let old = old_rule(&intervals, 250).expect("it fires");
+        let old = replay(&intervals, old_rule()).expect("it fires");
         assert_eq!(old.phase, Duration::from_millis(1750));
         assert!((old.mbps - 32.0).abs() < 1e-9);
         assert_eq!(old.bytes, 6_100_000);
-        // A ramp the series does not contain: nothing to replay.
-        assert_eq!(old_rule(&intervals, 333), None);
-        // Steady intervals: the confidence bound agrees with the old rule.
-        assert_eq!(replay(&intervals, 250, Some((0.02, 500))), Some(old));
+        // Steady intervals: every variant agrees with the old rule.
+        for (name, rule) in variants() {
+            assert_eq!(replay(&intervals, rule), Some(old), "{name}");
+        }
+        // Too short to measure 1.5 s: nothing to replay.
+        assert_eq!(replay(&intervals[..6], old_rule()), None);
     }
 
     #[test]
-    fn the_confidence_bound_holds_a_swinging_series_back() {
-        // 20 Mbit/s swinging between 11 and 30 after the ramp (the sampler's test).
+    fn the_edge_rule_waits_for_a_stall_at_the_windows_end() {
+        // 20 Mbit/s whose count falls up to 300 kB behind the link's line while holes
+        // are repaired (the sampler's test series, up to where the old rule stops).
         let bytes = [
-            100_000, 500_000, 625_000, 640_000, 610_000, 937_000, 344_000, 900_000, 400_000,
-            880_000, 620_000, 700_000, 350_000, 937_000, 500_000, 800_000, 344_000, 900_000,
-            600_000,
+            100_000, 500_000, 625_000, 625_000, 625_000, 625_000, 325_000, 925_000, 505_000,
+            745_000, 625_000, 375_000, 875_000, 625_000, 345_000, 905_000, 565_000, 685_000,
+            325_000, 925_000, 625_000, 625_000, 425_000, 825_000,
         ];
         let intervals: Vec<(u64, u64)> = (1..).map(|i| i * 250).zip(bytes).collect();
-        let old = old_rule(&intervals, 500).expect("the old rule fires");
-        assert!(old.mbps > 20.8, "{old:?}");
-        assert_eq!(replay(&intervals, 500, Some((0.02, 500))), None);
+        let old = replay(&intervals, old_rule()).expect("the old rule fires");
+        assert!(old.mbps < 19.75, "{old:?}");
+        let new = replay(&intervals, StabilityRule::default()).expect("the edge rule fires");
+        assert!(
+            new.phase > old.phase && (new.mbps - 20.0).abs() < 0.02,
+            "{new:?}"
+        );
     }
 }
