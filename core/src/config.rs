@@ -66,8 +66,8 @@ fn default_settle_intervals() -> u32 {
 pub const CONFIDENCE_HALF_WIDTH: f64 = 0.02;
 
 /// How far the estimate may lie from the least-squares slope of the window's byte
-/// count: 0.5 %. See [`StabilityRule::edge_tolerance`].
-pub const EDGE_TOLERANCE: f64 = 0.005;
+/// count: 0.25 %. See [`StabilityRule::edge_tolerance`].
+pub const EDGE_TOLERANCE: f64 = 0.0025;
 
 /// Length of a batch for the confidence bound: two 250 ms intervals, so that a stall
 /// and the release that follows it (loss recovery) mostly fall in one batch.
@@ -109,7 +109,9 @@ pub struct StabilityRule {
     /// fraction with the least-squares slope through all of its points. The two differ
     /// by exactly how far the end points sit off that line (data held back at one edge
     /// while a loss is repaired, released at the other), over the window's bytes, so
-    /// the window grows until what its edges can hide is small beside what it holds. 0
+    /// the window grows until what its edges can hide is small beside what it holds.
+    /// When it is the window's start that lies further off the line, the ramp was not
+    /// over: the start moves on, by up to 500 ms past where the ramp rule ended it. 0
     /// turns it off (the rule as it was before issue 17).
     #[serde(default = "default_edge_tolerance")]
     pub edge_tolerance: f64,
