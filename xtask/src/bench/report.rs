@@ -28,8 +28,8 @@ pub struct PhaseRow {
     pub bytes: u64,
     /// What 8 s at the link's nominal rate would move (the data target).
     pub budget_8s: u64,
-    /// Where the stop rule before issue 17 would have ended this phase (shallow-queue
-    /// rows only; `None` when it would not have stopped earlier than the run did).
+    /// Where the stop rule before issue 17 would have ended this phase (flat links
+    /// only; `None` when it would not have stopped earlier than the run did).
     pub old: Option<ReplayedStop>,
     /// The phase's intervals, `(end ms since phase start, payload bytes)`, for replays.
     pub intervals: Vec<(u64, u64)>,
@@ -413,8 +413,8 @@ pub fn protocol_table(rows: &[RunRow]) -> String {
     out
 }
 
-/// The shallow-queue and policer rows: the old stop rule, replayed on the same runs'
-/// intervals, beside the rule that ran.
+/// Every flat link: the old stop rule, replayed on the same runs' intervals, beside
+/// the rule that ran.
 pub fn old_rule_table(rows: &[RunRow]) -> String {
     let mut out = String::new();
     out.push_str(
