@@ -135,7 +135,10 @@ pub struct BenchArgs {
     /// Also write the report (Markdown) to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Keep every run's result document (JSON, intervals included) in this directory.
+    /// Keep every run's result document (JSON, intervals included) in this directory;
+    /// on the traces also the emulator's delivery logs (10 ms buckets, both
+    /// directions) with each phase's measured window, and the TCP counters of client
+    /// and server namespaces that moved during the run (`NNN-emulator.json`).
     #[arg(long, value_name = "DIR")]
     pub save_runs: Option<PathBuf>,
     /// (Re)generate the synthetic traces in bench/traces/ and exit.
