@@ -97,7 +97,11 @@ const UP_FRACTION: f64 = 1.0 / 3.0;
 const TRACE_ONE_WAY: Duration = Duration::from_millis(20);
 
 /// The emulated cell's buffer: 375 KB is 100 ms at 30 Mbit/s, the deep buffers
-/// cellular base stations keep.
+/// cellular base stations keep. Tried on `cell-edge` (native protocol, 2 runs each):
+/// 150 KB left a 16 Mbit/s download window 4 % short of the trace (CUBIC could not
+/// keep so short a queue full through the rises in rate); 1.5 MB (6 s at the edge's
+/// slow uplink) made the upload read 15 % high and then fail ("the server did not
+/// answer"), as ever deeper queues delay what the receiver can read past a loss.
 const TRACE_QUEUE_BYTES: usize = 375_000;
 
 /// Options of `cargo xtask bench`.
@@ -130,7 +134,10 @@ pub struct BenchArgs {
     /// Also write the report (Markdown) to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Keep every run's result document (JSON, intervals included) in this directory.
+    /// Keep every run's result document (JSON, intervals included) in this directory;
+    /// on the traces also the emulator's delivery logs (10 ms buckets, both
+    /// directions) with each phase's measured window, and the TCP counters of client
+    /// and server namespaces that moved during the run (`NNN-emulator.json`).
     #[arg(long, value_name = "DIR")]
     pub save_runs: Option<PathBuf>,
     /// (Re)generate the synthetic traces in bench/traces/ and exit.
@@ -568,8 +575,10 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
     // Protocols interleaved run by run, as on the flat links.
     for protocol in (0..runs).flat_map(|_| args.protocols.iter()) {
         let wire_before = lab.client_wire_bytes()?;
+        let tcp_before = [tcp_counters(&lab.server_ns), tcp_counters(&lab.client_ns)];
         let (run, doc) = measure(env, &lab.client_ns, &url, &["--protocol", protocol])?;
         let wire = lab.client_wire_bytes()? - wire_before;
+        let tcp_after = [tcp_counters(&lab.server_ns), tcp_counters(&lab.client_ns)];
         let d = phase(&doc, "download")?;
         let u = phase(&doc, "upload")?;
         let spawn = run.started.saturating_duration_since(emu.epoch());
@@ -577,6 +586,23 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
         let up_log = emu.up_log.snapshot();
         let d_start = align(&down_log, &d, spawn);
         let u_start = align(&up_log, &u, d_start + d.duration);
+        if let Some(dir) = &env.save_runs {
+            let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
+            let doc = serde_json::json!({
+                "trace": name,
+                "down_from_ms": d_start.as_millis() as u64 + d.ramp_ms,
+                "down_to_ms": d_start.as_millis() as u64 + d.ramp_ms + d.measured_ms,
+                "down_start_ms": d_start.as_millis() as u64,
+                "up_from_ms": u_start.as_millis() as u64 + u.ramp_ms,
+                "up_to_ms": u_start.as_millis() as u64 + u.ramp_ms + u.measured_ms,
+                "up_start_ms": u_start.as_millis() as u64,
+                "down_log": down_log,
+                "up_log": up_log,
+                "server_tcp": tcp_delta(&tcp_before[0], &tcp_after[0]),
+                "client_tcp": tcp_delta(&tcp_before[1], &tcp_after[1]),
+            });
+            let _ = std::fs::write(dir.join(format!("{n:03}-emulator.json")), doc.to_string());
+        }
         let mut phases = Vec::new();
         for (dirname, p, start, trace) in [("down", &d, d_start, &down), ("up", &u, u_start, &up)] {
             let from = start.as_millis() as u64 + p.ramp_ms;
@@ -711,4 +737,51 @@ fn library_size(env: &Env) -> Result<String, String> {
         so.display(),
         size as f64 / 1e6
     ))
+}
+
+/// The TCP counters of a namespace (`/proc/net/netstat` and `/proc/net/snmp`).
+fn tcp_counters(ns: &str) -> std::collections::BTreeMap<String, i64> {
+    let mut out = std::collections::BTreeMap::new();
+    let text = sh(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            ns,
+            "cat",
+            "/proc/net/netstat",
+            "/proc/net/snmp",
+        ],
+    )
+    .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    for pair in lines.chunks(2) {
+        if let [names, values] = pair {
+            let prefix = names.split(':').next().unwrap_or("");
+            for (k, v) in names
+                .split_whitespace()
+                .skip(1)
+                .zip(values.split_whitespace().skip(1))
+            {
+                if let Ok(v) = v.parse() {
+                    out.insert(format!("{prefix}{k}"), v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The counters that moved between two snapshots.
+fn tcp_delta(
+    before: &std::collections::BTreeMap<String, i64>,
+    after: &std::collections::BTreeMap<String, i64>,
+) -> std::collections::BTreeMap<String, i64> {
+    after
+        .iter()
+        .filter_map(|(k, v)| {
+            let d = v - before.get(k).copied().unwrap_or(0);
+            (d != 0).then(|| (k.clone(), d))
+        })
+        .collect()
 }

@@ -178,12 +178,35 @@ pub struct Cellular {
 /// Step of the cellular generator: the rate is constant for this long.
 const CELL_STEP_MS: u64 = 20;
 
+/// When a cell's radio link is out, per [`CELL_STEP_MS`] step: outages of
+/// `c.outage_ms` at random (Poisson) times, `c.outage_every_ms` apart on average. One
+/// schedule serves both directions of a scenario, because what empties a recorded
+/// trace (a handover, a lost radio link, a stall of the base station) stops the
+/// uplink and the downlink together: drawn apart, an uplink outage starved a download
+/// of its ACKs while the downlink trace offered its full rate, which no cell does.
+pub fn outages(seed: u64, total_ms: u64, c: Cellular) -> Vec<bool> {
+    let mut rng = SplitMix(seed);
+    let steps = total_ms.div_ceil(CELL_STEP_MS) as usize;
+    let mut left = 0_u64;
+    (0..steps)
+        .map(|_| {
+            if left == 0 && rng.next_f64() < CELL_STEP_MS as f64 / c.outage_every_ms {
+                let (lo, hi) = c.outage_ms;
+                left = lo + (rng.next_f64() * (hi - lo) as f64) as u64;
+            }
+            let out = left > 0;
+            left = left.saturating_sub(CELL_STEP_MS);
+            out
+        })
+        .collect()
+}
+
 /// A recorded-LTE-like rate: the product of a slow and a fast log-normal process
-/// (each an AR(1) in log space), capped at the cell's peak, with outages of a few
-/// hundred milliseconds at random (Poisson) times. Each log process is standardised
-/// over the loop (mean 0, deviation 1), so that one loop of a minute shows the spread
-/// asked for rather than whatever a minute of a slow process happened to draw.
-pub fn cellular(seed: u64, total_ms: u64, c: Cellular) -> Segments {
+/// (each an AR(1) in log space), capped at the cell's peak, and nothing during the
+/// steps `out` marks (see [`outages`]). Each log process is standardised over the
+/// loop (mean 0, deviation 1), so that one loop of a minute shows the spread asked
+/// for rather than whatever a minute of a slow process happened to draw.
+pub fn cellular(seed: u64, total_ms: u64, c: Cellular, out: &[bool]) -> Segments {
     let mut rng = SplitMix(seed);
     let steps = total_ms.div_ceil(CELL_STEP_MS) as usize;
     let mut ar = |tau_ms: f64| {
@@ -205,17 +228,11 @@ pub fn cellular(seed: u64, total_ms: u64, c: Cellular) -> Segments {
     };
     let slow = ar(c.slow_tau_ms);
     let fast = ar(c.fast_tau_ms);
-    let mut outage_left = 0_u64;
     let mut segments = Vec::with_capacity(steps);
     let mut t = 0;
     for i in 0..steps {
-        if outage_left == 0 && rng.next_f64() < CELL_STEP_MS as f64 / c.outage_every_ms {
-            let (lo, hi) = c.outage_ms;
-            outage_left = lo + (rng.next_f64() * (hi - lo) as f64) as u64;
-        }
         let len = CELL_STEP_MS.min(total_ms - t);
-        let rate = if outage_left > 0 {
-            outage_left = outage_left.saturating_sub(len);
+        let rate = if out.get(i).copied().unwrap_or(false) {
             0.0
         } else {
             let log = c.slow_sigma * slow[i] - c.slow_sigma.powi(2) / 2.0 + c.fast_sigma * fast[i]
@@ -336,6 +353,9 @@ pub type Segments = Vec<(u64, f64)>;
 
 /// The scenarios shipped with the benchmark: name, downlink and uplink segments.
 pub fn synthetic() -> Vec<(&'static str, Segments, Segments)> {
+    // One outage schedule per cell, shared by its two directions.
+    let city_out = outages(22, TRACE_LOOP_MS, CITY_DOWN);
+    let edge_out = outages(18, TRACE_LOOP_MS, EDGE_DOWN);
     vec![
         // A flat 50/16 Mbit/s cell: the emulator's own accuracy, with delay.
         ("steady", vec![(1000, 50.0)], vec![(1000, 16.0)]),
@@ -349,13 +369,13 @@ pub fn synthetic() -> Vec<(&'static str, Segments, Segments)> {
         // statistic was chosen): a busy city cell and a cell edge.
         (
             "cell-city",
-            cellular(7, TRACE_LOOP_MS, CITY_DOWN),
-            cellular(2, TRACE_LOOP_MS, CITY_UP),
+            cellular(7, TRACE_LOOP_MS, CITY_DOWN, &city_out),
+            cellular(2, TRACE_LOOP_MS, CITY_UP, &city_out),
         ),
         (
             "cell-edge",
-            cellular(1, TRACE_LOOP_MS, EDGE_DOWN),
-            cellular(10, TRACE_LOOP_MS, EDGE_UP),
+            cellular(1, TRACE_LOOP_MS, EDGE_DOWN, &edge_out),
+            cellular(10, TRACE_LOOP_MS, EDGE_UP, &edge_out),
         ),
         // 30 Mbit/s with, every 6 s, a handover: 300 ms of nothing, then 700 ms at a
         // tenth of the rate while the new cell ramps up.
