@@ -665,13 +665,16 @@ fn delivered_mbps(log: &[u64], from_ms: u64, to_ms: u64) -> f64 {
 
 /// Where (since the emulator's epoch) a phase started: the offset at which the
 /// client's own interval byte counts best match what the emulator delivered, searched
-/// from 1 s before to 0.5 s after the phase's first busy 10 ms bucket. The client's
-/// clock starts before its connections open, so the first delivered byte alone would
-/// place the phase a round trip or two late.
+/// from 3 s before (never before `not_before`) to 0.5 s after the phase's first 10 ms
+/// bucket that carried a full packet. The client's clock starts before its
+/// connections open, so the first delivered byte alone would place the phase a round
+/// trip or two late. A full packet, not more: on `cell-edge`'s 3.8 Mbit/s uplink a
+/// threshold of four packets in 10 ms (4.8 Mbit/s) first passed at a peak seconds into
+/// the phase, and the search, then 1 s wide, could not reach the phase's start.
 fn align(log: &[u64], p: &Phase, not_before: Duration) -> Duration {
     let bucket_ms = LOG_BUCKET.as_millis() as u64;
-    // Four full packets in 10 ms: more than latency probes ever move.
-    let Some(first) = emulator::first_busy_bucket(log, not_before, 6000) else {
+    // A latency probe's request or answer is a few hundred bytes.
+    let Some(first) = emulator::first_busy_bucket(log, not_before, 1500) else {
         return not_before;
     };
     let first_ms = first.as_millis() as u64;
@@ -681,7 +684,9 @@ fn align(log: &[u64], p: &Phase, not_before: Duration) -> Duration {
         ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64
     };
     let mut best = (f64::INFINITY, first_ms);
-    let lo = first_ms.saturating_sub(1000);
+    let lo = first_ms
+        .saturating_sub(3000)
+        .max(not_before.as_millis() as u64);
     let mut off = lo;
     while off <= first_ms + 500 {
         let mut prev = 0;
