@@ -163,6 +163,8 @@ async fn reported_stream(
     };
     log.record(Instant::now(), 0);
     let mut reports = ReportReader::new(len);
+    let mut clock = ServerClock::default();
+    let mut last = Instant::now();
     loop {
         let chunk = tokio::select! {
             _ = stop.cancelled() => return Ok(()),
@@ -185,7 +187,13 @@ async fn reported_stream(
             Ok(Ok(Some(c))) => c,
         };
         reports
-            .feed(&chunk, |report| log.record(Instant::now(), report.bytes))
+            .feed(&chunk, |report| {
+                let at = clock
+                    .place(Instant::now(), Duration::from_millis(report.elapsed_ms))
+                    .max(last);
+                last = at;
+                log.record(at, report.bytes);
+            })
             .map_err(|detail| Error::Protocol {
                 phase: PHASE,
                 detail,
@@ -193,6 +201,30 @@ async fn reported_stream(
         if reports.is_done() {
             return Ok(());
         }
+    }
+}
+
+/// Places the server's read times on the client's clock.
+///
+/// A report made `elapsed` after the server began reading a body arrives at least a
+/// one-way delay later, and later still when it waits behind other traffic on the way
+/// back (a download's queue still draining, a cell's scheduler). Stamped on arrival, a
+/// late report would leave the count stuck and then jump; the earliest
+/// `arrival − elapsed` seen so far is the best estimate of when the server began, and
+/// every report is placed at that origin plus its own `elapsed`: when the server read
+/// the bytes, never after the report arrived.
+#[derive(Debug, Default)]
+struct ServerClock {
+    origin: Option<Instant>,
+}
+
+impl ServerClock {
+    /// Where a report of `elapsed` server time that arrived at `arrival` belongs.
+    fn place(&mut self, arrival: Instant, elapsed: Duration) -> Instant {
+        let candidate = arrival.checked_sub(elapsed).unwrap_or(arrival);
+        let origin = self.origin.map_or(candidate, |o| o.min(candidate));
+        self.origin = Some(origin);
+        (origin + elapsed).min(arrival)
     }
 }
 
@@ -243,4 +275,27 @@ async fn completion_stream(
         next_len = sizing.next(len, now - sent_at);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_reports_are_placed_when_the_server_read_their_bytes() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut clock = ServerClock::default();
+        // Reports every 100 ms of server time, 20 ms on the way back...
+        assert_eq!(clock.place(t0 + ms(120), ms(100)), t0 + ms(120));
+        assert_eq!(clock.place(t0 + ms(220), ms(200)), t0 + ms(220));
+        // ... then two held 600 ms behind a draining queue, arriving together: each
+        // goes where its server time puts it, not at the arrival.
+        assert_eq!(clock.place(t0 + ms(900), ms(300)), t0 + ms(320));
+        assert_eq!(clock.place(t0 + ms(900), ms(400)), t0 + ms(420));
+        // A report faster than any before moves the origin earlier; none is placed
+        // after its own arrival.
+        assert_eq!(clock.place(t0 + ms(505), ms(500)), t0 + ms(505));
+        assert_eq!(clock.place(t0 + ms(700), ms(600)), t0 + ms(605));
+    }
 }
