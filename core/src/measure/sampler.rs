@@ -284,16 +284,20 @@ impl Sampler {
 
     /// The measured window. If the phase ended before the ramp did, the whole phase
     /// after its first interval is the window (or the whole phase if it had only one).
+    /// It ends at the newest point unless the edge rule finds that point off the
+    /// window's line (a budget ended the phase inside a stall: bytes the kernel still
+    /// held back, not bytes the link failed to carry): see [`Sampler::window_end`].
     pub fn window(&self) -> Window {
-        let last = self.points.len() - 1;
+        let newest = self.points.len() - 1;
         let r = match self.ramp_end {
-            Some(r) if r < last => r,
-            _ if last >= 2 => 1,
+            Some(r) if r < newest => r,
+            _ if newest >= 2 => 1,
             _ => 0,
         };
+        let last = self.window_end(r);
         let (tr, br) = self.points[r];
         let (tl, bl) = self.points[last];
-        let intervals = (0..last)
+        let intervals = (0..newest)
             .map(|i| IntervalSample {
                 t_ms: self.points[i + 1].0.as_millis() as u64,
                 bytes: self.points[i + 1].1 - self.points[i].1,
@@ -309,7 +313,44 @@ impl Sampler {
             intervals,
         }
     }
+
+    /// Where the window that starts at point `r` ends: the newest point if the edge
+    /// rule holds there, else the latest point of the last [`MAX_END_SHIFT`] where it
+    /// holds (its estimate within [`StabilityRule::edge_tolerance`] of the line through
+    /// the window up to it), else the newest point.
+    fn window_end(&self, r: usize) -> usize {
+        let newest = self.points.len() - 1;
+        if self.rule.edge_tolerance <= 0.0 {
+            return newest;
+        }
+        let (t_newest, _) = self.points[newest];
+        let on_line = |k: usize| {
+            let est = self.estimate_from(r, k);
+            fit_line(&self.points[r..=k]).is_some_and(|f| {
+                est > 0.0 && (f.mbps / est - 1.0).abs() <= self.rule.edge_tolerance
+            })
+        };
+        (r + 1..=newest)
+            .rev()
+            .take_while(|&k| t_newest - self.points[k].0 <= MAX_END_SHIFT)
+            .filter(|&k| {
+                k == newest || self.points[k].0 - self.points[r].0 >= self.rule.min_measured
+            })
+            .find(|&k| on_line(k))
+            .unwrap_or(newest)
+    }
+
+    /// Goodput from point `r` to point `k`, Mbit/s.
+    fn estimate_from(&self, r: usize, k: usize) -> f64 {
+        let (tr, br) = self.points[r];
+        let (tk, bk) = self.points[k];
+        mbps(bk - br, tk - tr)
+    }
 }
+
+/// How far back from the phase's end the window's end may move when the newest point
+/// lies off the window's line: four intervals, a retransmission timeout and more.
+pub const MAX_END_SHIFT: Duration = Duration::from_secs(1);
 
 /// The least-squares line through `(time, cumulative bytes)` points.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -325,6 +366,17 @@ pub struct LineFit {
 /// The least-squares line through `points`; `None` for fewer than three points or no
 /// spread in time.
 pub fn fit_line(points: &[(Duration, u64)]) -> Option<LineFit> {
+    let (mbps, offs) = line_offsets(points)?;
+    Some(LineFit {
+        mbps,
+        first_off: *offs.first()?,
+        last_off: *offs.last()?,
+    })
+}
+
+/// The slope (Mbit/s) of the least-squares line through `points` and how far each
+/// point lies above (+) or below (−) it, bytes.
+fn line_offsets(points: &[(Duration, u64)]) -> Option<(f64, Vec<f64>)> {
     if points.len() < 3 {
         return None;
     }
@@ -345,12 +397,12 @@ pub fn fit_line(points: &[(Duration, u64)]) -> Option<LineFit> {
         return None;
     }
     let slope = sxy / sxx;
-    let off = |(x, y): (f64, f64)| y - (my + slope * (x - mx));
-    Some(LineFit {
-        mbps: slope * 8.0 / 1e6,
-        first_off: off(xy(&points[0])),
-        last_off: off(xy(&points[points.len() - 1])),
-    })
+    let offs = points
+        .iter()
+        .map(xy)
+        .map(|(x, y)| y - (my + slope * (x - mx)))
+        .collect();
+    Some((slope * 8.0 / 1e6, offs))
 }
 
 /// Two-sided 97.5 % quantiles of Student's t for 1-30 degrees of freedom.
@@ -559,6 +611,27 @@ mod tests {
             matches!(new, Some((11, m)) if (m / 20.0 - 1.0).abs() <= 0.006),
             "{new:?}"
         );
+    }
+
+    #[test]
+    fn a_budget_that_ends_inside_a_stall_ends_the_window_before_it() {
+        // 20 Mbit/s, then the time budget falls 750 ms into a stall: the kernel holds
+        // what arrived behind a hole. The window ends before the stall.
+        let mut s = Sampler::new(StabilityRule::default());
+        let series: Vec<u64> = [100_000, 500_000]
+            .into_iter()
+            .chain([625_000; 12])
+            .chain([0, 0, 0])
+            .collect();
+        feed(&mut s, &series);
+        let w = s.window();
+        assert_eq!(w.mbps, 20.0);
+        assert_eq!(w.ramp + w.duration, Duration::from_millis(3500));
+        assert_eq!(w.intervals.len(), series.len());
+        // The old rule reads the stall: 20 % low.
+        let mut old = Sampler::new(old_rule());
+        feed(&mut old, &series);
+        assert_eq!(old.window().mbps, 16.0);
     }
 
     #[test]
