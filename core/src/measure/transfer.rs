@@ -54,12 +54,7 @@ impl StreamLog {
     /// Records that `cumulative` bytes had moved at `at`.
     pub fn record(&self, at: Instant, cumulative: u64) {
         let mut points = self.points.lock().unwrap_or_else(|p| p.into_inner());
-        let n = points.len();
-        if n >= 2 && at.duration_since(points[n - 2].0) < MIN_POINT_SPACING {
-            points[n - 1] = (at, cumulative);
-        } else {
-            points.push((at, cumulative));
-        }
+        push_point(&mut points, at, cumulative);
     }
 
     /// Bytes moved by `at`, linearly interpolated between the points around it; the
@@ -88,12 +83,7 @@ impl StreamLog {
         // One lock for the read and the write, so concurrent adds never lose a count.
         let mut points = self.points.lock().unwrap_or_else(|p| p.into_inner());
         let cumulative = points.last().map_or(0, |p| p.1) + bytes;
-        let n = points.len();
-        if n >= 2 && at.duration_since(points[n - 2].0) < MIN_POINT_SPACING {
-            points[n - 1] = (at, cumulative);
-        } else {
-            points.push((at, cumulative));
-        }
+        push_point(&mut points, at, cumulative);
     }
 
     /// The latest count.
@@ -127,6 +117,17 @@ impl StreamLog {
         };
         let patience = now.checked_sub(wait).unwrap_or(now);
         Some(points.last().map_or(patience, |p| p.0.max(patience)))
+    }
+}
+
+/// Appends a point, merging it into the last one when they are closer than
+/// [`MIN_POINT_SPACING`].
+fn push_point(points: &mut Vec<(Instant, u64)>, at: Instant, cumulative: u64) {
+    let n = points.len();
+    if n >= 2 && at.duration_since(points[n - 2].0) < MIN_POINT_SPACING {
+        points[n - 1] = (at, cumulative);
+    } else {
+        points.push((at, cumulative));
     }
 }
 
@@ -374,6 +375,7 @@ async fn probe_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ispeed_spec::measure::IntervalSample;
 
     #[test]
     fn logs_interpolate_between_points() {
@@ -422,8 +424,14 @@ mod tests {
     }
 
     /// Streams whose counts come only from confirmations: each confirms its body every
-    /// `period`, staggered across streams, at a steady `rate` (bytes/s) in all.
-    async fn confirmed_streams(read_at: ReadAt, period: Duration, rate: f64) -> Vec<f64> {
+    /// `period`, staggered across streams, at a steady `rate` (bytes/s) in all; the
+    /// first stream confirms nothing after `stall_after`.
+    async fn confirmed_streams(
+        read_at: ReadAt,
+        period: Duration,
+        rate: f64,
+        stall_after: Duration,
+    ) -> Vec<IntervalSample> {
         let config = MeasureConfig::default();
         let plan = TransferPlan {
             phase: Phase::Upload,
@@ -441,6 +449,9 @@ mod tests {
             let mut at = start + offset;
             loop {
                 at += period;
+                if i == 0 && at - start > stall_after {
+                    at = start + Duration::from_secs(3600);
+                }
                 tokio::select! {
                     _ = stop.cancelled() => return Ok(()),
                     _ = tokio::time::sleep_until(at) => {}
@@ -452,7 +463,7 @@ mod tests {
         .await;
         let intervals = result.map(|r| r.intervals).unwrap_or_default();
         assert!(intervals.len() >= 6, "{intervals:?}");
-        intervals.iter().map(|i| i.mbps).collect()
+        intervals
     }
 
     #[tokio::test(start_paused = true)]
@@ -461,7 +472,9 @@ mod tests {
         // and than the 0.6 s by which uploads used to read the logs in the past.
         let (period, rate) = (Duration::from_millis(800), 375_000.0);
         let mbps = rate * 8.0 / 1e6;
-        let smooth = confirmed_streams(ReadAt::Confirmed, period, rate).await;
+        let never = Duration::from_secs(3600);
+        let mbps_of = |xs: Vec<IntervalSample>| xs.iter().map(|i| i.mbps).collect::<Vec<_>>();
+        let smooth = mbps_of(confirmed_streams(ReadAt::Confirmed, period, rate, never).await);
         for (i, m) in smooth.iter().enumerate() {
             assert!(
                 (m / mbps - 1.0).abs() < 0.01,
@@ -470,12 +483,29 @@ mod tests {
         }
         // Read at the present, the same logs show every stream stuck at its last
         // confirmation and then jumping: the sawtooth this reading removes.
-        let stuck = confirmed_streams(ReadAt::Now, period, rate).await;
+        let stuck = mbps_of(confirmed_streams(ReadAt::Now, period, rate, never).await);
         let worst = stuck
             .iter()
             .skip(2)
             .map(|m| (m / mbps - 1.0).abs())
             .fold(0.0, f64::max);
         assert!(worst > 0.2, "{stuck:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_stream_does_not_freeze_the_others_counts() {
+        // One stream's body stalls after 1 s (a retransmission timeout, a lost
+        // connection): the other three still move and are still read, once the
+        // stalled one has been waited for twice its last gap.
+        let (stall_after, period) = (Duration::from_secs(1), Duration::from_millis(400));
+        let intervals = confirmed_streams(ReadAt::Confirmed, period, 375_000.0, stall_after).await;
+        let last = intervals.last().map_or(0, |i| i.t_ms);
+        let frozen = (stall_after + period * 2).as_millis() as u64;
+        assert!(last > frozen + 250, "{intervals:?}");
+        // After the stall, three streams' worth.
+        let after = intervals.iter().filter(|i| i.t_ms > frozen);
+        for i in after {
+            assert!((i.mbps / 2.25 - 1.0).abs() < 0.05, "{intervals:?}");
+        }
     }
 }
