@@ -54,7 +54,12 @@ impl StreamLog {
     /// Records that `cumulative` bytes had moved at `at`.
     pub fn record(&self, at: Instant, cumulative: u64) {
         let mut points = self.points.lock().unwrap_or_else(|p| p.into_inner());
-        push_point(&mut points, at, cumulative);
+        let n = points.len();
+        if n >= 2 && at.duration_since(points[n - 2].0) < MIN_POINT_SPACING {
+            points[n - 1] = (at, cumulative);
+        } else {
+            points.push((at, cumulative));
+        }
     }
 
     /// Bytes moved by `at`, linearly interpolated between the points around it; the
@@ -75,15 +80,6 @@ impl StreamLog {
                 b0 + ((b1.saturating_sub(b0)) as f64 * frac) as u64
             }
         }
-    }
-
-    /// Records that `bytes` more had moved at `at` (for streams whose counts come
-    /// from several requests in flight at once).
-    pub fn add(&self, at: Instant, bytes: u64) {
-        // One lock for the read and the write, so concurrent adds never lose a count.
-        let mut points = self.points.lock().unwrap_or_else(|p| p.into_inner());
-        let cumulative = points.last().map_or(0, |p| p.1) + bytes;
-        push_point(&mut points, at, cumulative);
     }
 
     /// The latest count.
@@ -117,17 +113,6 @@ impl StreamLog {
         };
         let patience = now.checked_sub(wait).unwrap_or(now);
         Some(points.last().map_or(patience, |p| p.0.max(patience)))
-    }
-}
-
-/// Appends a point, merging it into the last one when they are closer than
-/// [`MIN_POINT_SPACING`].
-fn push_point(points: &mut Vec<(Instant, u64)>, at: Instant, cumulative: u64) {
-    let n = points.len();
-    if n >= 2 && at.duration_since(points[n - 2].0) < MIN_POINT_SPACING {
-        points[n - 1] = (at, cumulative);
-    } else {
-        points.push((at, cumulative));
     }
 }
 
@@ -398,8 +383,8 @@ mod tests {
         let t0 = Instant::now() + MAX_WAIT;
         // Nothing recorded: waited for at most MAX_WAIT.
         assert_eq!(log.known_until(t0 + ms(100)), Some(t0 + ms(100) - MAX_WAIT));
-        log.add(t0, 100);
-        log.add(t0 + ms(400), 50);
+        log.record(t0, 100);
+        log.record(t0 + ms(400), 150);
         assert_eq!(log.latest(), 150);
         assert_eq!(log.bytes_at(t0 + ms(200)), 125);
         // Known up to the latest point while the next is due (twice the last gap)...

@@ -3,17 +3,19 @@
 //!
 //! With streamed reports (the native server) a stream sends one body and counts what
 //! the server's report lines say it has read. With counting on completion (LibreSpeed,
-//! Cloudflare) a stream keeps [`RequestSizing::in_flight`] bodies in flight, each on
-//! its own connection and sized by [`RequestSizing`], and counts a body when its
-//! answer arrives, so no byte is ever counted before the server has confirmed it. An answer that arrives before the
+//! Cloudflare) a stream sends one body at a time, sized by [`RequestSizing`], and
+//! counts it when the answer arrives; the next body leaves only then, so no byte is
+//! ever counted before the server has confirmed it. An answer that arrives before the
 //! whole body was even handed to the connection confirms nothing and fails the phase.
 //! In both cases the logs are read only up to the instant by which every stream has a
 //! confirmation ([`ReadAt::Confirmed`]), so that the interpolation between two
 //! confirmations spreads a body's bytes over the time they took to cross instead of
-//! counting them in one step.
+//! counting them in one step. A second body in flight per stream, on another
+//! connection, measured worse on the bench's 3 and 7 Mbit/s uplinks (eight
+//! connections on a shallow queue lose more): one at a time it is.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::stream;
@@ -190,14 +192,8 @@ async fn reported_stream(
     }
 }
 
-/// Bodies sized by `sizing`, [`RequestSizing::in_flight`] at a time on as many
-/// connections, each counted when the server's answer confirms it has read the whole
-/// of it.
-///
-/// One body at a time would leave the stream idle for a round trip after every body
-/// (its answer coming back, the next request going out); a second body in flight on
-/// another connection keeps the stream's share of the link busy meanwhile. The bodies
-/// draw from one byte share, so the stream sends no more than with one at a time.
+/// Bodies one after another, sized by `sizing`, each counted when the server's
+/// answer confirms it has read the whole of it.
 async fn completion_stream(
     client: Client,
     url: Url,
@@ -207,115 +203,40 @@ async fn completion_stream(
     stop: CancellationToken,
     limits: Limits,
 ) -> Result<()> {
-    let claimed = AtomicU64::new(0);
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let mut confirmed = 0u64;
+    let mut next_len = sizing.first_bytes.clamp(1, sizing.max_bytes.max(1));
     log.record(Instant::now(), 0);
-    let lane = Lane {
-        client: &client,
-        url: &url,
-        share,
-        claimed: &claimed,
-        sizing,
-        log: &log,
-        stop: &stop,
-        limits,
-    };
-    // The lanes start with bodies of different sizes, so that their answers, and the
-    // idle round trips after them, do not fall together.
-    let lanes = (0..sizing.in_flight.max(1)).map(|k| lane.run(sizing.first_bytes >> k));
-    futures_util::future::try_join_all(lanes).await?;
-    Ok(())
-}
-
-/// One of a stream's connections sending bodies one after another.
-#[derive(Clone, Copy)]
-struct Lane<'a> {
-    client: &'a Client,
-    url: &'a Url,
-    /// The stream's byte share, for all its lanes.
-    share: u64,
-    /// Bytes of the share already taken by a body, on any lane.
-    claimed: &'a AtomicU64,
-    sizing: RequestSizing,
-    log: &'a StreamLog,
-    stop: &'a CancellationToken,
-    limits: Limits,
-}
-
-/// Takes up to `want` bytes of a `share` of which `claimed` are already taken; zero
-/// once it is all taken.
-fn claim(claimed: &AtomicU64, share: u64, want: u64) -> u64 {
-    claimed
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
-            (c < share).then(|| c + want.min(share - c))
-        })
-        .map_or(0, |before| want.min(share - before))
-}
-
-impl Lane<'_> {
-    /// Sends bodies, the first of `first` bytes, until the share is taken or `stop`.
-    async fn run(self, first: u64) -> Result<()> {
-        let host = self.url.host_str().unwrap_or_default().to_owned();
-        let sizing = self.sizing;
-        let mut next_len = first.clamp(1, sizing.max_bytes.max(1));
-        loop {
-            let len = claim(self.claimed, self.share, next_len);
-            if len == 0 {
-                return Ok(());
+    while confirmed < share {
+        let len = next_len.min(share - confirmed);
+        let sent_at = Instant::now();
+        let exchange = async {
+            let handed_over = Arc::new(AtomicBool::new(false));
+            let resp = send(&client, &url, len, limits, Some(handed_over.clone()), &stop).await?;
+            resp.bytes()
+                .await
+                .map_err(|e| Error::from_http(PHASE, &host, &e))?;
+            // An answer before the body was even handed over cannot confirm it: the
+            // server did not wait for the body, and its bytes would be counted unseen.
+            if !handed_over.load(Ordering::Acquire) {
+                return Err(Error::Protocol {
+                    phase: PHASE,
+                    detail: "the server answered before receiving the whole upload body".to_owned(),
+                });
             }
-            let sent_at = Instant::now();
-            let exchange = async {
-                let handed_over = Arc::new(AtomicBool::new(false));
-                let resp = send(
-                    self.client,
-                    self.url,
-                    len,
-                    self.limits,
-                    Some(handed_over.clone()),
-                    self.stop,
-                )
-                .await?;
-                resp.bytes()
-                    .await
-                    .map_err(|e| Error::from_http(PHASE, &host, &e))?;
-                // An answer before the body was even handed over cannot confirm it:
-                // the server did not wait for the body, and its bytes would be counted
-                // unseen.
-                if !handed_over.load(Ordering::Acquire) {
-                    return Err(Error::Protocol {
-                        phase: PHASE,
-                        detail: "the server answered before receiving the whole upload body"
-                            .to_owned(),
-                    });
-                }
-                Ok(())
-            };
-            let limits = self.limits;
-            tokio::select! {
-                _ = self.stop.cancelled() => return Ok(()),
-                r = tokio::time::timeout(limits.stall + limits.request, exchange) => match r {
-                    Err(_) => return Err(Error::Stalled { phase: PHASE, after: limits.stall }),
-                    Ok(r) => { r?; }
-                },
-            }
-            let now = Instant::now();
-            self.log.add(now, len);
-            next_len = sizing.next(len, now - sent_at);
+            Ok(())
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            r = tokio::time::timeout(limits.stall + limits.request, exchange) => match r {
+                Err(_) => return Err(Error::Stalled { phase: PHASE, after: limits.stall }),
+                Ok(r) => { r?; }
+            },
         }
+        let now = Instant::now();
+        confirmed += len;
+        log.record(now, confirmed);
+        next_len = sizing.next(len, now - sent_at);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lanes_share_one_byte_budget() {
-        let claimed = AtomicU64::new(0);
-        assert_eq!(claim(&claimed, 250, 100), 100);
-        assert_eq!(claim(&claimed, 250, 100), 100);
-        // The last body is cut to what is left, and then nothing is.
-        assert_eq!(claim(&claimed, 250, 100), 50);
-        assert_eq!(claim(&claimed, 250, 100), 0);
-        assert_eq!(claimed.load(Ordering::Acquire), 250);
-    }
+    Ok(())
 }

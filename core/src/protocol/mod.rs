@@ -62,9 +62,6 @@ pub struct RequestSizing {
     pub max_bytes: u64,
     /// Time one request should take at the rate the previous one achieved.
     pub target: Duration,
-    /// Requests each stream keeps in flight, on as many connections: with one, a
-    /// stream idles for a round trip between the answer to a body and the next body.
-    pub in_flight: usize,
 }
 
 /// Most a request may grow over the one before: one fast answer (a burst into an
@@ -73,7 +70,7 @@ const MAX_GROWTH: u64 = 4;
 
 impl RequestSizing {
     /// Sizing for servers that accept bodies up to `max_bytes`: 100 kB first, at
-    /// least 64 kB, 300 ms per request, one request in flight per stream.
+    /// least 64 kB, 300 ms per request.
     pub const fn up_to(max_bytes: u64) -> Self {
         Self {
             first_bytes: 100_000,
@@ -82,10 +79,6 @@ impl RequestSizing {
             // Long against a round trip (30-80 ms of idle stream per request on a
             // cell), short against the 1 s stability window.
             target: Duration::from_millis(300),
-            // Two per stream measured worse on the bench's 3 and 7 Mbit/s uplinks:
-            // eight connections on a shallow queue lose more, and their bodies'
-            // confirmations interleave, so the intervals swing more, not less.
-            in_flight: 1,
         }
     }
 
