@@ -11,7 +11,7 @@ use reqwest::{Client, Response, Url};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::transfer::{self, Probe, StreamLog, TransferPlan};
+use super::transfer::{self, Probe, ReadAt, StreamLog, TransferPlan};
 use super::{Phase, ProgressEvent, ProgressListener};
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result};
@@ -39,7 +39,7 @@ pub async fn measure(
         phase: PHASE,
         transfer: t,
         config,
-        read_lag: std::time::Duration::ZERO,
+        read_at: ReadAt::Now,
         probe,
     };
     transfer::run(plan, listener, move |i, log, stop| {

@@ -4,11 +4,14 @@
 //! Each stream appends (time, cumulative payload bytes) to its [`StreamLog`]. Every
 //! sample interval the loop reads all logs *at one instant* (interpolating each
 //! stream between its points, as RTR's RMBT interpolates per-stream counts to a
-//! common end time) and feeds the total to the [`Sampler`]. Uploads read the logs a
-//! little in the past, so that each stream has a server report on both sides of the
-//! instant and the interpolation never extrapolates.
+//! common end time) and feeds the total to the [`Sampler`]. Uploads read the logs only
+//! up to the instant by which every stream's count is known ([`ReadAt::Confirmed`]):
+//! the earliest of the streams' latest confirmations. Read later, a stream whose next
+//! confirmation is still on its way would sit at its last count and then jump, a
+//! sawtooth in the intervals and a biased estimate at the window's edges.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,10 +35,19 @@ pub(crate) type Probe = (Client, Url, PingTiming);
 /// points a second however small the chunks are.
 const MIN_POINT_SPACING: Duration = Duration::from_millis(5);
 
+/// Least a stream's next point is waited for before its count is read stuck.
+const MIN_WAIT: Duration = Duration::from_millis(100);
+
+/// Most a stream's next point is waited for: longer than a retransmission timeout
+/// or two, shorter than a phase.
+const MAX_WAIT: Duration = Duration::from_secs(2);
+
 /// Cumulative payload bytes of one stream over time.
 #[derive(Debug, Default)]
 pub struct StreamLog {
     points: Mutex<Vec<(Instant, u64)>>,
+    /// Set when the stream has moved its whole share: its count is final.
+    finished: AtomicBool,
 }
 
 impl StreamLog {
@@ -75,6 +87,58 @@ impl StreamLog {
         let points = self.points.lock().unwrap_or_else(|p| p.into_inner());
         points.last().map_or(0, |p| p.1)
     }
+
+    /// Marks the count final: the stream has moved all it will.
+    pub fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+    }
+
+    /// Until when the count can be read at `now`: `None` once the stream has finished
+    /// (at any time), else the time of its latest point, for nothing is known after it
+    /// (the next point may come with bytes already moved).
+    ///
+    /// A stream is waited for at most twice the gap between its last two points
+    /// (within [`MIN_WAIT`]..=[`MAX_WAIT`]): a body lost to a retransmission timeout
+    /// must not hold every other stream's count back for seconds. Past that, the
+    /// stream's count is read stuck at its latest point: it is probably not moving.
+    fn known_until(&self, now: Instant) -> Option<Instant> {
+        if self.finished.load(Ordering::Acquire) {
+            return None;
+        }
+        let points = self.points.lock().unwrap_or_else(|p| p.into_inner());
+        let n = points.len();
+        let wait = match n {
+            0 | 1 => MAX_WAIT,
+            _ => ((points[n - 1].0 - points[n - 2].0) * 2).clamp(MIN_WAIT, MAX_WAIT),
+        };
+        let patience = now.checked_sub(wait).unwrap_or(now);
+        Some(points.last().map_or(patience, |p| p.0.max(patience)))
+    }
+}
+
+/// At which instant the logs are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadAt {
+    /// The present: every byte is counted as it arrives (downloads).
+    Now,
+    /// The latest instant at which every stream's count is known, on the sample grid:
+    /// counts come from confirmations, and after a stream's latest one its count is
+    /// unknown rather than stuck (uploads).
+    Confirmed,
+}
+
+impl ReadAt {
+    /// The latest instant, at most `now`, at which the logs can be read.
+    fn instant(self, logs: &[Arc<StreamLog>], now: Instant) -> Instant {
+        match self {
+            ReadAt::Now => now,
+            ReadAt::Confirmed => logs
+                .iter()
+                .filter_map(|l| l.known_until(now))
+                .min()
+                .map_or(now, |t| t.min(now)),
+        }
+    }
 }
 
 /// One transfer phase's set-up.
@@ -82,8 +146,8 @@ pub(crate) struct TransferPlan<'a> {
     pub phase: Phase,
     pub transfer: TransferConfig,
     pub config: &'a MeasureConfig,
-    /// How far in the past the logs are read (zero for downloads).
-    pub read_lag: Duration,
+    /// At which instant the logs are read.
+    pub read_at: ReadAt,
     /// Latency probes on their own connection.
     pub probe: Option<Probe>,
 }
@@ -92,7 +156,7 @@ pub(crate) struct TransferPlan<'a> {
 /// cancellation by the caller (dropping this future) or an error ends the phase.
 ///
 /// `stream(index, log, stop)` moves payload, records it in `log`, and returns when
-/// its share is done or `stop` is cancelled.
+/// its share is done (the log is then final) or `stop` is cancelled.
 pub(crate) async fn run<F, Fut>(
     plan: TransferPlan<'_>,
     listener: &dyn ProgressListener,
@@ -106,7 +170,7 @@ where
         phase,
         transfer,
         config,
-        read_lag,
+        read_at,
         probe,
     } = plan;
     let streams = usize::from(transfer.streams);
@@ -118,7 +182,15 @@ where
     let start = Instant::now();
     let mut tasks = JoinSet::new();
     for (i, log) in logs.iter().enumerate() {
-        tasks.spawn(stream(i, log.clone(), stop.child_token()));
+        let moved = stream(i, log.clone(), stop.child_token());
+        let log = log.clone();
+        tasks.spawn(async move {
+            let done = moved.await;
+            if done.is_ok() {
+                log.finish();
+            }
+            done
+        });
     }
     let rtts = Arc::new(Mutex::new(Vec::new()));
     if let Some((client, url, timing)) = probe {
@@ -137,28 +209,42 @@ where
     let mut ticker =
         tokio::time::interval_at(start + config.sample_interval, config.sample_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // The next instant of the regular sample grid the sampler is to see.
+    let mut next_sample = start + config.sample_interval;
     let mut streams_done = 0usize;
     let mut rtts_emitted = 0usize;
-    let stop_reason = loop {
+    let stop_reason = 'phase: loop {
         tokio::select! {
             _ = ticker.tick() => {
                 let now = Instant::now();
                 rtts_emitted = emit_new_rtts(&rtts, rtts_emitted, phase, listener);
+                let all_done = streams_done == streams;
                 // Once every stream has finished, every count is final: read them now.
-                let lag = if streams_done == streams { Duration::ZERO } else { read_lag };
-                let at = now.checked_sub(lag).unwrap_or(start).max(start);
-                let total: u64 = logs.iter().map(|l| l.bytes_at(at)).sum();
-                let tick = sampler.record(at - start, total);
+                let readable = if all_done { now } else { read_at.instant(&logs, now) };
                 let moved: u64 = logs.iter().map(|l| l.latest()).sum();
-                listener.on_event(&ProgressEvent::Interval {
-                    phase,
-                    elapsed_ms: (now - start).as_millis() as u64,
-                    mbps: tick.interval_mbps,
-                    estimate_mbps: tick.estimate_mbps,
-                    bytes: moved,
-                });
-                if tick.stable {
-                    break StopReason::Stable;
+                // Every grid instant that became readable, in order; then, at the very
+                // end, the short interval up to the last count.
+                let mut instants = Vec::new();
+                while next_sample <= readable {
+                    instants.push(next_sample);
+                    next_sample += config.sample_interval;
+                }
+                if all_done && instants.last().is_none_or(|&t| t < now) {
+                    instants.push(now);
+                }
+                for at in instants {
+                    let total: u64 = logs.iter().map(|l| l.bytes_at(at)).sum();
+                    let tick = sampler.record(at - start, total);
+                    listener.on_event(&ProgressEvent::Interval {
+                        phase,
+                        elapsed_ms: (at - start).as_millis() as u64,
+                        mbps: tick.interval_mbps,
+                        estimate_mbps: tick.estimate_mbps,
+                        bytes: moved,
+                    });
+                    if tick.stable {
+                        break 'phase StopReason::Stable;
+                    }
                 }
                 if moved >= transfer.max_bytes {
                     break StopReason::ByteBudget;
@@ -166,7 +252,7 @@ where
                 if now - start >= transfer.max_duration {
                     break StopReason::TimeBudget;
                 }
-                if streams_done == streams {
+                if all_done {
                     break StopReason::ByteBudget;
                 }
             }
@@ -274,6 +360,7 @@ async fn probe_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ispeed_spec::measure::IntervalSample;
 
     #[test]
     fn logs_interpolate_between_points() {
@@ -290,6 +377,25 @@ mod tests {
     }
 
     #[test]
+    fn counts_are_known_up_to_the_latest_point_for_a_while() {
+        let ms = Duration::from_millis;
+        let log = StreamLog::default();
+        let t0 = Instant::now() + MAX_WAIT;
+        // Nothing recorded: waited for at most MAX_WAIT.
+        assert_eq!(log.known_until(t0 + ms(100)), Some(t0 + ms(100) - MAX_WAIT));
+        log.record(t0, 100);
+        log.record(t0 + ms(400), 150);
+        assert_eq!(log.latest(), 150);
+        assert_eq!(log.bytes_at(t0 + ms(200)), 125);
+        // Known up to the latest point while the next is due (twice the last gap)...
+        assert_eq!(log.known_until(t0 + ms(900)), Some(t0 + ms(400)));
+        // ...then read stuck: the stream is probably stalled, not the others.
+        assert_eq!(log.known_until(t0 + ms(1500)), Some(t0 + ms(700)));
+        log.finish();
+        assert_eq!(log.known_until(t0 + ms(1500)), None);
+    }
+
+    #[test]
     fn close_points_are_merged() {
         let log = StreamLog::default();
         let t0 = Instant::now();
@@ -300,5 +406,91 @@ mod tests {
         let n = log.points.lock().map(|p| p.len()).unwrap_or(0);
         assert!(n <= 4, "{n}");
         assert_eq!(log.latest(), 99);
+    }
+
+    /// Streams whose counts come only from confirmations: each confirms its body every
+    /// `period`, staggered across streams, at a steady `rate` (bytes/s) in all; the
+    /// first stream confirms nothing after `stall_after`.
+    async fn confirmed_streams(
+        read_at: ReadAt,
+        period: Duration,
+        rate: f64,
+        stall_after: Duration,
+    ) -> Vec<IntervalSample> {
+        let config = MeasureConfig::default();
+        let plan = TransferPlan {
+            phase: Phase::Upload,
+            transfer: config.upload,
+            config: &config,
+            read_at,
+            probe: None,
+        };
+        let streams = usize::from(config.upload.streams);
+        let start = Instant::now();
+        let result = run(plan, &super::super::Silent, |i, log, stop| async move {
+            let per_stream = rate / streams as f64;
+            log.record(start, 0);
+            let offset = period.mul_f64(i as f64 / streams as f64);
+            let mut at = start + offset;
+            loop {
+                at += period;
+                if i == 0 && at - start > stall_after {
+                    at = start + Duration::from_secs(3600);
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep_until(at) => {}
+                }
+                let moved = (at - start).as_secs_f64() * per_stream;
+                log.record(at, moved as u64);
+            }
+        })
+        .await;
+        let intervals = result.map(|r| r.intervals).unwrap_or_default();
+        assert!(intervals.len() >= 6, "{intervals:?}");
+        intervals
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bodies_longer_than_an_interval_give_smooth_intervals() {
+        // 3 Mbit/s over four streams, 0.8 s per body: longer than the sample interval
+        // and than the 0.6 s by which uploads used to read the logs in the past.
+        let (period, rate) = (Duration::from_millis(800), 375_000.0);
+        let mbps = rate * 8.0 / 1e6;
+        let never = Duration::from_secs(3600);
+        let mbps_of = |xs: Vec<IntervalSample>| xs.iter().map(|i| i.mbps).collect::<Vec<_>>();
+        let smooth = mbps_of(confirmed_streams(ReadAt::Confirmed, period, rate, never).await);
+        for (i, m) in smooth.iter().enumerate() {
+            assert!(
+                (m / mbps - 1.0).abs() < 0.01,
+                "interval {i}: {m} in {smooth:?}"
+            );
+        }
+        // Read at the present, the same logs show every stream stuck at its last
+        // confirmation and then jumping: the sawtooth this reading removes.
+        let stuck = mbps_of(confirmed_streams(ReadAt::Now, period, rate, never).await);
+        let worst = stuck
+            .iter()
+            .skip(2)
+            .map(|m| (m / mbps - 1.0).abs())
+            .fold(0.0, f64::max);
+        assert!(worst > 0.2, "{stuck:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_stream_does_not_freeze_the_others_counts() {
+        // One stream's body stalls after 1 s (a retransmission timeout, a lost
+        // connection): the other three still move and are still read, once the
+        // stalled one has been waited for twice its last gap.
+        let (stall_after, period) = (Duration::from_secs(1), Duration::from_millis(400));
+        let intervals = confirmed_streams(ReadAt::Confirmed, period, 375_000.0, stall_after).await;
+        let last = intervals.last().map_or(0, |i| i.t_ms);
+        let frozen = (stall_after + period * 2).as_millis() as u64;
+        assert!(last > frozen + 250, "{intervals:?}");
+        // After the stall, three streams' worth.
+        let after = intervals.iter().filter(|i| i.t_ms > frozen);
+        for i in after {
+            assert!((i.mbps / 2.25 - 1.0).abs() < 0.05, "{intervals:?}");
+        }
     }
 }
