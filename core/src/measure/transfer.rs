@@ -35,6 +35,13 @@ pub(crate) type Probe = (Client, Url, PingTiming);
 /// points a second however small the chunks are.
 const MIN_POINT_SPACING: Duration = Duration::from_millis(5);
 
+/// Confirmations every unfinished stream must have inside the measured window before
+/// the stop rule is believed. Between two confirmations a count is interpolated, a
+/// straight line by construction: an upload whose bodies each span the window would
+/// look perfectly steady and say nothing (Cloudflare on `cell-edge` stopped at 1.5 s
+/// on such a line, reading half the link).
+const MIN_CONFIRMATIONS: usize = 3;
+
 /// Least a stream's next point is waited for before its count is read stuck.
 const MIN_WAIT: Duration = Duration::from_millis(100);
 
@@ -80,6 +87,12 @@ impl StreamLog {
                 b0 + ((b1.saturating_sub(b0)) as f64 * frac) as u64
             }
         }
+    }
+
+    /// How many points lie in `(from, to]`.
+    pub fn points_within(&self, from: Instant, to: Instant) -> usize {
+        let points = self.points.lock().unwrap_or_else(|p| p.into_inner());
+        points.iter().filter(|&&(t, _)| t > from && t <= to).count()
     }
 
     /// The latest count.
@@ -242,7 +255,7 @@ where
                         estimate_mbps: tick.estimate_mbps,
                         bytes: moved,
                     });
-                    if tick.stable {
+                    if tick.stable && confirmed_within(&logs, start + sampler.window().ramp, at) {
                         break 'phase StopReason::Stable;
                     }
                 }
@@ -311,6 +324,13 @@ where
         stop_reason,
         loaded_rtts_ms: loaded,
         intervals: window.intervals,
+    })
+}
+
+/// Whether every unfinished stream has [`MIN_CONFIRMATIONS`] points in `(from, to]`.
+fn confirmed_within(logs: &[Arc<StreamLog>], from: Instant, to: Instant) -> bool {
+    logs.iter().all(|l| {
+        l.finished.load(Ordering::Acquire) || l.points_within(from, to) >= MIN_CONFIRMATIONS
     })
 }
 
@@ -417,6 +437,21 @@ mod tests {
         rate: f64,
         stall_after: Duration,
     ) -> Vec<IntervalSample> {
+        let intervals = confirmed_phase(read_at, period, rate, stall_after)
+            .await
+            .map(|r| r.intervals)
+            .unwrap_or_default();
+        assert!(intervals.len() >= 6, "{intervals:?}");
+        intervals
+    }
+
+    /// The whole phase of [`confirmed_streams`].
+    async fn confirmed_phase(
+        read_at: ReadAt,
+        period: Duration,
+        rate: f64,
+        stall_after: Duration,
+    ) -> Result<TransferResult> {
         let config = MeasureConfig::default();
         let plan = TransferPlan {
             phase: Phase::Upload,
@@ -427,7 +462,7 @@ mod tests {
         };
         let streams = usize::from(config.upload.streams);
         let start = Instant::now();
-        let result = run(plan, &super::super::Silent, |i, log, stop| async move {
+        run(plan, &super::super::Silent, |i, log, stop| async move {
             let per_stream = rate / streams as f64;
             log.record(start, 0);
             let offset = period.mul_f64(i as f64 / streams as f64);
@@ -445,10 +480,26 @@ mod tests {
                 log.record(at, moved as u64);
             }
         })
-        .await;
-        let intervals = result.map(|r| r.intervals).unwrap_or_default();
-        assert!(intervals.len() >= 6, "{intervals:?}");
-        intervals
+        .await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_line_drawn_between_few_confirmations_does_not_stop_the_phase() {
+        // 2 s per body: between confirmations every count is interpolated, a perfect
+        // line that the stop rule alone would call stable 1.5 s into the window.
+        let period = Duration::from_secs(2);
+        let never = Duration::from_secs(3600);
+        let r = confirmed_phase(ReadAt::Confirmed, period, 250_000.0, never).await;
+        let r = r.expect("the phase measures");
+        // Three confirmations of every stream inside the window: two bodies at least.
+        assert!(
+            r.stop_reason != StopReason::Stable || r.measured_ms >= 2 * 2000,
+            "{} ms measured after a ramp of {} ms, {:?}",
+            r.measured_ms,
+            r.ramp_ms,
+            r.stop_reason
+        );
+        assert!((r.mbps - 2.0).abs() < 0.05, "{}", r.mbps);
     }
 
     #[tokio::test(start_paused = true)]
