@@ -34,6 +34,10 @@
 //! [`StabilityRule::confidence`] can add a bound from batch means (off by default; the
 //! bench replays it beside the rule in use).
 //!
+//! A window that a budget ended inside a stall ends where the edge rule last held,
+//! within the last second ([`MAX_END_SHIFT`]): bytes the kernel still holds back at
+//! the end are not bytes the link failed to carry.
+//!
 //! The reported figure is that estimate: payload goodput over the measured window, with
 //! no scaling, trimming or outlier removal.
 
