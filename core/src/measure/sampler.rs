@@ -178,12 +178,7 @@ impl Sampler {
 
     fn estimate_at(&self, i: usize) -> Option<f64> {
         let r = self.ramp_end?;
-        if i <= r {
-            return None;
-        }
-        let (tr, br) = self.points[r];
-        let (ti, bi) = self.points[i];
-        Some(mbps(bi - br, ti - tr))
+        (i > r).then(|| self.estimate_from(r, i))
     }
 
     /// Applies the stop rule to the window as it stands, first moving the window's
@@ -238,7 +233,7 @@ impl Sampler {
             let Some(fit) = fit_line(&self.points[r..]) else {
                 return Judgement::NotYet;
             };
-            if (fit.mbps / current - 1.0).abs() > self.rule.edge_tolerance {
+            if !self.on_line(&fit, current) {
                 return if fit.first_off.abs() > fit.last_off.abs() {
                     Judgement::StartOffLine
                 } else {
@@ -330,9 +325,7 @@ impl Sampler {
         let (t_newest, _) = self.points[newest];
         let on_line = |k: usize| {
             let est = self.estimate_from(r, k);
-            fit_line(&self.points[r..=k]).is_some_and(|f| {
-                est > 0.0 && (f.mbps / est - 1.0).abs() <= self.rule.edge_tolerance
-            })
+            est > 0.0 && fit_line(&self.points[r..=k]).is_some_and(|f| self.on_line(&f, est))
         };
         (r + 1..=newest)
             .rev()
@@ -342,6 +335,12 @@ impl Sampler {
             })
             .find(|&k| on_line(k))
             .unwrap_or(newest)
+    }
+
+    /// Whether `estimate` agrees with the slope of `fit` within
+    /// [`StabilityRule::edge_tolerance`]: the window's edges lie on its line.
+    fn on_line(&self, fit: &LineFit, estimate: f64) -> bool {
+        (fit.mbps / estimate - 1.0).abs() <= self.rule.edge_tolerance
     }
 
     /// Goodput from point `r` to point `k`, Mbit/s.

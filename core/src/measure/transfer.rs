@@ -101,6 +101,11 @@ impl StreamLog {
         points.last().map_or(0, |p| p.1)
     }
 
+    /// Whether the count is final.
+    fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
     /// Marks the count final: the stream has moved all it will.
     pub fn finish(&self) {
         self.finished.store(true, Ordering::Release);
@@ -115,7 +120,7 @@ impl StreamLog {
     /// must not hold every other stream's count back for seconds. Past that, the
     /// stream's count is read stuck at its latest point: it is probably not moving.
     fn known_until(&self, now: Instant) -> Option<Instant> {
-        if self.finished.load(Ordering::Acquire) {
+        if self.is_finished() {
             return None;
         }
         let points = self.points.lock().unwrap_or_else(|p| p.into_inner());
@@ -329,9 +334,8 @@ where
 
 /// Whether every unfinished stream has [`MIN_CONFIRMATIONS`] points in `(from, to]`.
 fn confirmed_within(logs: &[Arc<StreamLog>], from: Instant, to: Instant) -> bool {
-    logs.iter().all(|l| {
-        l.finished.load(Ordering::Acquire) || l.points_within(from, to) >= MIN_CONFIRMATIONS
-    })
+    logs.iter()
+        .all(|l| l.is_finished() || l.points_within(from, to) >= MIN_CONFIRMATIONS)
 }
 
 fn emit_new_rtts(
