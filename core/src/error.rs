@@ -268,6 +268,35 @@ impl Error {
         }
     }
 
+    /// Classifies a transport error raised during `phase` on a connection the core
+    /// opened itself (hyper, tokio-rustls); `connecting` while it was being set up.
+    pub(crate) fn from_transport(
+        phase: Phase,
+        host: &str,
+        err: &(dyn std::error::Error + 'static),
+        connecting: bool,
+    ) -> Self {
+        if let Some(tls) = find_source::<rustls::Error>(err) {
+            return Error::Tls {
+                host: host.to_owned(),
+                detail: tls.to_string(),
+            };
+        }
+        let detail = error_chain(err);
+        if !connecting {
+            return Error::ConnectionLost { phase, detail };
+        }
+        if io_kind(err) == Some(std::io::ErrorKind::ConnectionRefused) {
+            return Error::ConnectionRefused {
+                host: host.to_owned(),
+            };
+        }
+        Error::Unreachable {
+            host: host.to_owned(),
+            detail,
+        }
+    }
+
     /// Classifies a transport error of `reqwest` raised during `phase`.
     pub(crate) fn from_http(phase: Phase, host: &str, err: &reqwest::Error) -> Self {
         if err.is_timeout() {

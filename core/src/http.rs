@@ -100,13 +100,20 @@ pub(crate) fn check_status(
     resp: &reqwest::Response,
     phase: ispeed_spec::measure::Phase,
 ) -> Result<()> {
-    let status = resp.status();
+    check_answer(resp.status(), resp.headers(), phase)
+}
+
+/// [`check_status`] for an answer's status and headers, whichever client got them.
+pub(crate) fn check_answer(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    phase: ispeed_spec::measure::Phase,
+) -> Result<()> {
     if status.is_success() {
         return Ok(());
     }
     if status.is_redirection() {
-        let location = resp
-            .headers()
+        let location = headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")

@@ -1,5 +1,5 @@
 //! Every protocol end to end against the reference server behind an emulated link:
-//! the figures match the link, and no byte is counted that the server did not move.
+//! the figures match the link, and no byte is counted that the server did not receive.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -15,6 +15,21 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const DOWN: f64 = 30.0;
 const UP: f64 = 10.0;
+
+/// `count` once it has not changed for 300 ms (at most 3 s).
+async fn settled(count: impl Fn() -> u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let mut last = count();
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = count();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    last
+}
 
 fn within(measured: f64, expected: f64, tolerance: f64) -> bool {
     (measured / expected - 1.0).abs() <= tolerance
@@ -50,6 +65,7 @@ async fn every_protocol_measures_the_emulated_link_within_ten_percent() -> TestR
         )
         .await?;
         let counters = &server.state.counters;
+        let server_read = settled(|| counters.up()).await;
         let (down, up) = (
             result.download.as_ref().ok_or("no download")?,
             result.upload.as_ref().ok_or("no upload")?,
@@ -57,12 +73,7 @@ async fn every_protocol_measures_the_emulated_link_within_ten_percent() -> TestR
         let latency = result.latency.as_ref().ok_or("no latency")?;
         eprintln!(
             "{kind}: latency {:.1} ms, down {:.2} Mbit/s ({} B), up {:.2} Mbit/s ({} B; server read {} B)",
-            latency.median_ms,
-            down.mbps,
-            down.bytes,
-            up.mbps,
-            up.bytes,
-            counters.up()
+            latency.median_ms, down.mbps, down.bytes, up.mbps, up.bytes, server_read
         );
         assert_eq!(result.server.protocol, kind);
         assert!(
@@ -79,7 +90,20 @@ async fn every_protocol_measures_the_emulated_link_within_ten_percent() -> TestR
         );
         // Honesty: the client never reports a byte the server did not move.
         assert!(down.bytes <= counters.down(), "{kind} download bytes");
-        assert!(up.bytes <= counters.up(), "{kind} upload bytes");
+        // Uploads counted on completion are counted as the server's TCP acknowledges
+        // them. This server's emulated link is its own paced reads, behind its socket
+        // and HTTP buffers, and the phase's end resets the connections: what those
+        // buffers held then was acknowledged but never read. Anything more (the
+        // client's send buffer, a body counted twice) is megabytes.
+        let unread = match kind {
+            ProtocolKind::Ispeed => 0,
+            _ => u64::from(request.config.upload.streams) * 256 * 1024,
+        };
+        assert!(
+            up.bytes <= server_read + unread,
+            "{kind} upload bytes: {} counted, {server_read} read",
+            up.bytes
+        );
         server.stop().await;
     }
     Ok(())

@@ -15,6 +15,7 @@ pub mod sampler;
 pub mod stats;
 pub mod transfer;
 pub mod upload;
+mod upload_connection;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,18 +1,22 @@
-//! Upload: parallel POSTs of random payload, counted only when the server confirms
+//! Upload: parallel POSTs of random payload, counted only as the server confirms
 //! receipt (see [`UploadAccounting`]).
 //!
 //! With streamed reports (the native server) a stream sends one body and counts what
 //! the server's report lines say it has read. With counting on completion (LibreSpeed,
-//! Cloudflare) a stream sends one body at a time, sized by [`RequestSizing`], and
-//! counts it when the answer arrives; the next body leaves only then, so no byte is
-//! ever counted before the server has confirmed it. An answer that arrives before the
-//! whole body was even handed to the connection confirms nothing and fails the phase.
+//! Cloudflare) a stream sends one body at a time on a connection of its own
+//! ([`UploadConnection`]), sized by [`RequestSizing`]. While a body is in flight its
+//! bytes count as the server's TCP acknowledges them, read from the kernel every
+//! 50 ms; the answer then confirms the body as a whole, and the next one leaves. Where
+//! the platform cannot tell acknowledged bytes, only the answers count. An answer that
+//! arrives before the whole body was even handed to the connection confirms nothing
+//! and fails the phase.
+//!
 //! In both cases the logs are read only up to the instant by which every stream has a
 //! confirmation ([`ReadAt::Confirmed`]), so that the interpolation between two
-//! confirmations spreads a body's bytes over the time they took to cross instead of
-//! counting them in one step. A second body in flight per stream, on another
-//! connection, measured worse on the bench's 3 and 7 Mbit/s uplinks (eight
-//! connections on a shallow queue lose more): one at a time it is.
+//! confirmations spreads bytes over the time they took to cross instead of counting
+//! them in one step. A second body in flight per stream, on another connection,
+//! measured worse on the bench's 3 and 7 Mbit/s uplinks (eight connections on a
+//! shallow queue lose more): one at a time it is.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::transfer::{self, Probe, ReadAt, StreamLog, TransferPlan};
+use super::upload_connection::UploadConnection;
 use super::{Phase, ProgressEvent, ProgressListener};
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result};
@@ -47,11 +52,24 @@ pub async fn measure(
     listener.on_event(&ProgressEvent::PhaseStarted { phase: PHASE });
     let t = config.upload;
     let share = t.max_bytes.div_ceil(u64::from(t.streams));
-    let url = protocol.upload_url();
-    let accounting = protocol.upload_accounting();
-    let clients = (0..t.streams)
-        .map(|_| crate::http::client_for(config, protocol.result_id()))
+    // Streamed reports go through reqwest, one client (so one connection) per
+    // stream; bodies counted on completion through connections of our own, whose
+    // acknowledged bytes the kernel tells ([`UploadConnection`]).
+    let uploaders = (0..t.streams)
+        .map(|_| {
+            Ok(match protocol.upload_accounting() {
+                UploadAccounting::StreamedReports { .. } => {
+                    Uploader::Reported(crate::http::client_for(config, protocol.result_id())?)
+                }
+                UploadAccounting::OnCompletion { sizing } => Uploader::OnCompletion(sizing),
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
+    let target = Target {
+        url: protocol.upload_url(),
+        config: Arc::new(config.clone()),
+        result: protocol.result_id(),
+    };
     let limits = Limits {
         request: config.request_timeout,
         stall: config.stall_timeout,
@@ -66,20 +84,29 @@ pub async fn measure(
         probe,
     };
     transfer::run(plan, listener, move |i, log, stop| {
-        let client = clients[i].clone();
-        let url = url.clone();
+        let uploader = uploaders[i].clone();
+        let target = target.clone();
         async move {
-            match accounting {
-                UploadAccounting::StreamedReports { .. } => {
-                    reported_stream(client, url, share, log, stop, limits).await
+            match uploader {
+                Uploader::Reported(client) => {
+                    reported_stream(client, target.url, share, log, stop, limits).await
                 }
-                UploadAccounting::OnCompletion { sizing } => {
-                    completion_stream(client, url, share, sizing, log, stop, limits).await
+                Uploader::OnCompletion(sizing) => {
+                    completion_stream(target, share, sizing, log, stop, limits).await
                 }
             }
         }
     })
     .await
+}
+
+/// How one stream sends and counts.
+#[derive(Clone)]
+enum Uploader {
+    /// One body on this client's connection, counted by the server's reports.
+    Reported(Client),
+    /// Bodies sized so, counted as acknowledged and confirmed on completion.
+    OnCompletion(RequestSizing),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -121,7 +148,6 @@ async fn send(
     url: &Url,
     len: u64,
     limits: Limits,
-    handed_over: Option<Arc<AtomicBool>>,
     stop: &CancellationToken,
 ) -> Result<reqwest::Response> {
     let host = url.host_str().unwrap_or_default().to_owned();
@@ -129,7 +155,7 @@ async fn send(
         .post(url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
         .header(reqwest::header::CONTENT_LENGTH, len)
-        .body(body(len, handed_over, stop.clone()))
+        .body(body(len, None, stop.clone()))
         .send();
     let resp = tokio::time::timeout(limits.request, req)
         .await
@@ -155,7 +181,7 @@ async fn reported_stream(
     let host = url.host_str().unwrap_or_default().to_owned();
     let mut resp = tokio::select! {
         _ = stop.cancelled() => return Ok(()),
-        r = send(&client, &url, len, limits, None, &stop) => r?,
+        r = send(&client, &url, len, limits, &stop) => r?,
     };
     log.record(Instant::now(), 0);
     let mut reports = ReportReader::new(len);
@@ -224,18 +250,19 @@ impl ServerClock {
     }
 }
 
-/// Bodies one after another, sized by `sizing`, each counted when the server's
-/// answer confirms it has read the whole of it.
+/// Bodies one after another on one connection, sized by `sizing`, each confirmed
+/// when the server's answer says it has read the whole of it. While a body is in
+/// flight its bytes are counted as the server's TCP acknowledges them, where the
+/// platform tells ([`UploadConnection`]); elsewhere only the answers count.
 async fn completion_stream(
-    client: Client,
-    url: Url,
+    target: Target,
     share: u64,
     sizing: RequestSizing,
     log: Arc<StreamLog>,
     stop: CancellationToken,
     limits: Limits,
 ) -> Result<()> {
-    let host = url.host_str().unwrap_or_default().to_owned();
+    let mut connection: Option<UploadConnection> = None;
     let mut confirmed = 0u64;
     let mut next_len = sizing.first_bytes.clamp(1, sizing.max_bytes.max(1));
     log.record(Instant::now(), 0);
@@ -243,11 +270,27 @@ async fn completion_stream(
         let len = next_len.min(share - confirmed);
         let sent_at = Instant::now();
         let exchange = async {
+            let mut conn = match connection.take() {
+                Some(mut c) => {
+                    if c.is_reusable().await {
+                        c
+                    } else {
+                        target.open().await?
+                    }
+                }
+                None => target.open().await?,
+            };
             let handed_over = Arc::new(AtomicBool::new(false));
-            let resp = send(&client, &url, len, limits, Some(handed_over.clone()), &stop).await?;
-            resp.bytes()
+            let body = body(len, Some(handed_over.clone()), stop.clone());
+            let sent = conn.send(len, body, PHASE, |acked| {
+                log.record(Instant::now(), confirmed + acked);
+            });
+            tokio::time::timeout(limits.request + limits.stall, sent)
                 .await
-                .map_err(|e| Error::from_http(PHASE, &host, &e))?;
+                .map_err(|_| Error::Stalled {
+                    phase: PHASE,
+                    after: limits.stall,
+                })??;
             // An answer before the body was even handed over cannot confirm it: the
             // server did not wait for the body, and its bytes would be counted unseen.
             if !handed_over.load(Ordering::Acquire) {
@@ -256,14 +299,11 @@ async fn completion_stream(
                     detail: "the server answered before receiving the whole upload body".to_owned(),
                 });
             }
-            Ok(())
+            Ok(conn)
         };
         tokio::select! {
             _ = stop.cancelled() => return Ok(()),
-            r = tokio::time::timeout(limits.stall + limits.request, exchange) => match r {
-                Err(_) => return Err(Error::Stalled { phase: PHASE, after: limits.stall }),
-                Ok(r) => { r?; }
-            },
+            r = exchange => connection = Some(r?),
         }
         let now = Instant::now();
         confirmed += len;
@@ -271,6 +311,20 @@ async fn completion_stream(
         next_len = sizing.next(len, now - sent_at);
     }
     Ok(())
+}
+
+/// Where and how a stream counted on completion opens its connections.
+#[derive(Clone)]
+struct Target {
+    url: Url,
+    config: Arc<MeasureConfig>,
+    result: Option<uuid::Uuid>,
+}
+
+impl Target {
+    async fn open(&self) -> Result<UploadConnection> {
+        UploadConnection::open(&self.url, &self.config, self.result, PHASE).await
+    }
 }
 
 #[cfg(test)]

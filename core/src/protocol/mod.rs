@@ -26,7 +26,8 @@ pub use ispeed_spec::measure::ProtocolKind;
 ///
 /// Bytes handed to the socket are not bytes received: the send buffer of a phone can
 /// hold seconds of uplink, and counting it is the classic bug that doubled other
-/// clients' upload figures. Either way below counts only what the server confirmed.
+/// clients' upload figures. Either way below counts only what the server confirmed:
+/// its application's reports or answers, or its TCP's acknowledgements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadAccounting {
     /// The server answers at once and, while it reads the body, streams a report of
@@ -36,7 +37,8 @@ pub enum UploadAccounting {
         interval: Duration,
     },
     /// The server answers only after reading a whole body: each stream sends one
-    /// request at a time and counts its bytes when the answer arrives, never before.
+    /// request at a time, counts its bytes as the server's TCP acknowledges them
+    /// (where the platform tells) and confirms them all when the answer arrives.
     /// Request sizes follow `sizing`, so that each request lasts a fraction of a
     /// second whatever the link's rate.
     OnCompletion {

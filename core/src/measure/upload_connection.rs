@@ -1,0 +1,505 @@
+//! The connection an upload counted on completion sends its bodies on, with the bytes
+//! the server's TCP has acknowledged readable at any instant.
+//!
+//! A LibreSpeed or Cloudflare server confirms a body only once it has read all of it.
+//! Between two answers nothing was known, and the count was a line drawn between
+//! confirmations a second or more apart on a slow uplink. The kernel knows more: a
+//! byte written to the socket that it no longer holds in the send queue was
+//! acknowledged by the server's TCP, so it crossed the link ([`ispeed_sendqueue`]).
+//! [`UploadConnection::send`] reports that count every [`POLL`] while a body is in
+//! flight; the server's answer still confirms the body as a whole.
+//!
+//! reqwest does not lend its sockets, so this module opens the connection itself, as
+//! [`crate::http`] configures reqwest's: hyper's HTTP/1.1 client over a tokio socket,
+//! bound to the measurement's interface, TLS by tokio-rustls with the same roots, no
+//! proxy, no redirect, the same headers.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{self, HeaderValue};
+use hyper_util::rt::TokioIo;
+use reqwest::{Body, Url};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::config::MeasureConfig;
+use crate::error::{Error, Result, error_chain};
+use ispeed_spec::measure::Phase;
+
+/// How often the acknowledged count is read while a body is in flight.
+pub(crate) const POLL: Duration = Duration::from_millis(50);
+
+/// Bytes on the wire per payload byte inside TLS 1.3 records: a full record carries
+/// 16,384 bytes of data and 22 of header, content type and AEAD tag.
+const TLS_RECORD_OVERHEAD: f64 = (16_384.0 + 22.0) / 16_384.0;
+
+/// One HTTP/1.1 connection for upload bodies, sent one at a time.
+pub(crate) struct UploadConnection {
+    sender: SendRequest<Body>,
+    /// A duplicate of the connection's descriptor, to read its send queue.
+    socket: OwnedFd,
+    /// Bytes written to the socket so far.
+    written: Arc<AtomicU64>,
+    /// Wire bytes per payload byte.
+    overhead: f64,
+    host: String,
+    authority: HeaderValue,
+    path: String,
+    result: Option<HeaderValue>,
+}
+
+impl UploadConnection {
+    /// Opens a connection to `url`'s server with `config`'s interface, timeouts and
+    /// roots; `result` is named on every request, as [`crate::http::client_for`] does.
+    pub(crate) async fn open(
+        url: &Url,
+        config: &MeasureConfig,
+        result: Option<uuid::Uuid>,
+        phase: Phase,
+    ) -> Result<Self> {
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let tls = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => {
+                return Err(Error::InvalidUrl {
+                    url: url.to_string(),
+                    reason: format!("unsupported scheme {other}"),
+                });
+            }
+        };
+        let tcp = tokio::time::timeout(config.connect_timeout, connect(url, config))
+            .await
+            .map_err(|_| Error::Unreachable {
+                host: host.clone(),
+                detail: format!(
+                    "no connection within {} ms",
+                    config.connect_timeout.as_millis()
+                ),
+            })??;
+        tcp.set_nodelay(true)
+            .map_err(|e| connection_lost(phase, &e))?;
+        let socket = tcp
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| connection_lost(phase, &e))?;
+        let written = Arc::new(AtomicU64::new(0));
+        let counted = CountWrites {
+            inner: tcp,
+            written: written.clone(),
+        };
+        let io: Box<dyn Io> = if tls {
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config(config)?));
+            let name = server_name(url)?;
+            let stream =
+                tokio::time::timeout(config.connect_timeout, connector.connect(name, counted))
+                    .await
+                    .map_err(|_| Error::Tls {
+                        host: host.clone(),
+                        detail: "no TLS handshake within the connect timeout".to_owned(),
+                    })?
+                    .map_err(|e| Error::from_transport(phase, &host, &e, true))?;
+            Box::new(stream)
+        } else {
+            Box::new(counted)
+        };
+        let (sender, connection) = hyper::client::conn::http1::Builder::new()
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| Error::from_transport(phase, &host, &e, true))?;
+        // The connection drives itself; its errors reach the request that was sent.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        Ok(Self {
+            sender,
+            socket,
+            written,
+            overhead: if tls { TLS_RECORD_OVERHEAD } else { 1.0 },
+            host,
+            authority: HeaderValue::from_str(&authority).map_err(|_| Error::InvalidUrl {
+                url: url.to_string(),
+                reason: "the host is not a valid header".to_owned(),
+            })?,
+            path,
+            result: result.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()),
+        })
+    }
+
+    /// Whether another body can be sent on this connection: false once the server
+    /// closed it.
+    pub(crate) async fn is_reusable(&mut self) -> bool {
+        self.sender.ready().await.is_ok()
+    }
+
+    /// Sends `body` (`len` payload bytes) and waits for the server's whole answer.
+    /// Until the answer arrives, `acknowledged` is called every [`POLL`] with the
+    /// payload bytes of this body the server's TCP has acknowledged so far (never
+    /// more than `len`); where the platform cannot tell, it is never called.
+    pub(crate) async fn send(
+        &mut self,
+        len: u64,
+        body: Body,
+        phase: Phase,
+        mut acknowledged: impl FnMut(u64),
+    ) -> Result<()> {
+        let mut request = hyper::Request::post(self.path.as_str())
+            .header(header::HOST, self.authority.clone())
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, len)
+            .header(
+                header::USER_AGENT,
+                concat!("ispeed/", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(id) = &self.result {
+            request = request.header(ispeed_spec::attestation::RESULT_HEADER, id.clone());
+        }
+        let request = request.body(body).map_err(|e| Error::Protocol {
+            phase,
+            detail: format!("cannot build the upload request: {e}"),
+        })?;
+        let head = head_len(&request);
+        // Every byte before this body was acknowledged: the previous answer carried it.
+        let base = self.written.load(Ordering::Acquire);
+        let answer = self.sender.send_request(request);
+        tokio::pin!(answer);
+        let mut poll = tokio::time::interval(POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let response = loop {
+            tokio::select! {
+                r = &mut answer => break r,
+                _ = poll.tick() => {
+                    if let Some(bytes) = self.acknowledged_payload(base, head, len) {
+                        acknowledged(bytes);
+                    }
+                }
+            }
+        }
+        .map_err(|e| Error::from_transport(phase, &self.host, &e, false))?;
+        crate::http::check_answer(response.status(), response.headers(), phase)?;
+        http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .map_err(|e| Error::from_transport(phase, &self.host, &e, false))?;
+        Ok(())
+    }
+
+    /// Payload bytes of the body sent after `base` wire bytes, behind a head of
+    /// `head` bytes, that the server's TCP has acknowledged.
+    fn acknowledged_payload(&self, base: u64, head: u64, len: u64) -> Option<u64> {
+        // Read the count before the queue: a write between the two reads then shows in
+        // the queue only, and counts low for one poll instead of high.
+        let written = self.written.load(Ordering::Acquire);
+        let queued = ispeed_sendqueue::unacknowledged(&self.socket).ok()?;
+        let wire = written.saturating_sub(queued).saturating_sub(base);
+        let payload = (wire as f64 / self.overhead) as u64;
+        Some(payload.saturating_sub(head).min(len))
+    }
+}
+
+/// The size of a request's head as HTTP/1.1 writes it.
+fn head_len<B>(request: &hyper::Request<B>) -> u64 {
+    let line = "POST ".len() + request.uri().to_string().len() + " HTTP/1.1\r\n".len();
+    let fields: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + ": ".len() + value.len() + "\r\n".len())
+        .sum();
+    (line + fields + "\r\n".len()) as u64
+}
+
+/// Connects to the first of `url`'s addresses that answers, bound to the interface.
+async fn connect(url: &Url, config: &MeasureConfig) -> Result<TcpStream> {
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs: Vec<_> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![(ip, port).into()],
+        Some(url::Host::Ipv6(ip)) => vec![(ip, port).into()],
+        _ => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| Error::Unreachable {
+                host: host.clone(),
+                detail: e.to_string(),
+            })?
+            .collect(),
+    };
+    let mut last = None;
+    for addr in addrs {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        };
+        let attempt = async {
+            let socket = socket?;
+            bind_interface(&socket, config.interface.as_deref())?;
+            socket.connect(addr).await
+        };
+        match attempt.await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Error::ConnectionRefused { host }
+        }
+        Some(e) => Error::Unreachable {
+            host,
+            detail: e.to_string(),
+        },
+        None => Error::Unreachable {
+            host,
+            detail: "the name has no address".to_owned(),
+        },
+    })
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn bind_interface(socket: &TcpSocket, interface: Option<&str>) -> std::io::Result<()> {
+    match interface {
+        Some(name) => socket.bind_device(Some(name.as_bytes())),
+        None => Ok(()),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn bind_interface(_socket: &TcpSocket, interface: Option<&str>) -> std::io::Result<()> {
+    match interface {
+        Some(name) => Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("binding to interface {name} is only supported on Linux and Android"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The TLS client configuration: the public roots reqwest trusts plus the
+/// measurement's extra roots, HTTP/1.1 only.
+fn tls_config(config: &MeasureConfig) -> Result<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for pem in &config.extra_root_certificates {
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert = cert.map_err(|e| Error::Config(format!("extra root certificate: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| Error::Config(format!("extra root certificate: {e}")))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("cannot set up TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tls)
+}
+
+fn server_name(url: &Url) -> Result<rustls::pki_types::ServerName<'static>> {
+    let name = match url.host() {
+        Some(url::Host::Ipv4(ip)) => return Ok(std::net::IpAddr::V4(ip).into()),
+        Some(url::Host::Ipv6(ip)) => return Ok(std::net::IpAddr::V6(ip).into()),
+        Some(url::Host::Domain(d)) => d.to_owned(),
+        None => String::new(),
+    };
+    rustls::pki_types::ServerName::try_from(name).map_err(|e| Error::InvalidUrl {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn connection_lost(phase: Phase, e: &std::io::Error) -> Error {
+    Error::ConnectionLost {
+        phase,
+        detail: error_chain(e),
+    }
+}
+
+/// What hyper drives: a plain or TLS stream.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// A socket that counts the bytes written to it.
+struct CountWrites {
+    inner: TcpStream,
+    written: Arc<AtomicU64>,
+}
+
+impl CountWrites {
+    fn count(&self, n: usize) {
+        self.written.fetch_add(n as u64, Ordering::AcqRel);
+    }
+}
+
+impl AsyncRead for CountWrites {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountWrites {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = r {
+            self.count(n);
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = r {
+            self.count(n);
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that reads one request's body at `rate` bytes a second, then answers;
+    /// returns its URL and a count of the body bytes it has read.
+    async fn slow_reader(rate: u64) -> (Url, Arc<AtomicU64>) {
+        // A small receive buffer, inherited by the accepted socket, so the kernel
+        // cannot take the whole body ahead of the reads whatever `tcp_rmem` allows.
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(64 * 1024).expect("buffer");
+        socket
+            .bind("127.0.0.1:0".parse().expect("addr"))
+            .expect("bind");
+        let listener = socket.listen(1).expect("listen");
+        let url = Url::parse(&format!(
+            "http://{}/empty.php",
+            listener.local_addr().expect("addr")
+        ))
+        .expect("url");
+        let read = Arc::new(AtomicU64::new(0));
+        let counted = read.clone();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.expect("accept");
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut head = Vec::new();
+            let body_start = loop {
+                let n = tcp.read(&mut buf).await.expect("read head");
+                head.extend_from_slice(&buf[..n]);
+                if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break end + 4;
+                }
+            };
+            let text = String::from_utf8_lossy(&head[..body_start]).to_ascii_lowercase();
+            let len: u64 = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("content-length");
+            let mut got = (head.len() - body_start) as u64;
+            let tick = Duration::from_millis(10);
+            while got < len {
+                tokio::time::sleep(tick).await;
+                let want = ((rate as f64 * tick.as_secs_f64()) as usize).min(buf.len());
+                let n = tcp.read(&mut buf[..want]).await.expect("read body");
+                got += n as u64;
+                counted.store(got, Ordering::Release);
+            }
+            tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .expect("answer");
+            // Hold the connection until the client is done with it.
+            let _ = tcp.read(&mut buf).await;
+        });
+        (url, read)
+    }
+
+    #[tokio::test]
+    async fn acknowledged_bytes_are_counted_while_the_body_is_in_flight() {
+        let (url, server_read) = slow_reader(4 << 20).await;
+        let mut conn = UploadConnection::open(&url, &MeasureConfig::default(), None, Phase::Upload)
+            .await
+            .expect("connect");
+        let len = 4u64 << 20;
+        let body = Body::from(vec![0u8; len as usize]);
+        let mut seen = Vec::new();
+        conn.send(len, body, Phase::Upload, |acked| {
+            seen.push((acked, server_read.load(Ordering::Acquire)));
+        })
+        .await
+        .expect("the body is answered");
+
+        // About a second at 4 MiB/s: the count moved in many steps before the answer,
+        // never backwards, never past the body.
+        let inside: Vec<_> = seen.iter().filter(|(a, _)| *a > 0 && *a < len).collect();
+        assert!(inside.len() >= 5, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+        // Acknowledged bytes are received bytes: ahead of the server's reads by no
+        // more than its socket buffer holds (the kernel doubles the 64 KiB asked),
+        // never by the client's send buffer.
+        for &(acked, read) in &seen {
+            assert!(acked <= len);
+            assert!(
+                acked <= read + (256 << 10),
+                "{acked} acknowledged, {read} read"
+            );
+        }
+        assert!(
+            conn.is_reusable().await,
+            "the connection stays open for the next body"
+        );
+    }
+
+    #[test]
+    fn the_head_is_measured_as_http_1_1_writes_it() {
+        let request = hyper::Request::post("/__up?x=1")
+            .header(header::HOST, "example.org")
+            .header(header::CONTENT_LENGTH, 10)
+            .body(())
+            .expect("request");
+        let written = "POST /__up?x=1 HTTP/1.1\r\nhost: example.org\r\ncontent-length: 10\r\n\r\n";
+        assert_eq!(head_len(&request), written.len() as u64);
+    }
+}

@@ -1,0 +1,157 @@
+//! Bytes written to a TCP socket that its peer has not yet acknowledged.
+//!
+//! An upload counted by bytes written to the socket counts the send buffer, which on
+//! a phone holds seconds of uplink. The kernel knows better: a byte it no longer
+//! holds in the send queue was acknowledged by the receiver's TCP, so it crossed the
+//! link. `written − unacknowledged(socket)` is the upload as the server received it,
+//! at any instant, whatever protocol the server speaks above TCP.
+//!
+//! - Linux and Android: `ioctl(SIOCOUTQ)`, which is `write_seq − snd_una`.
+//! - Apple platforms: `getsockopt(SO_NWRITE)`, the send buffer's content; TCP keeps a
+//!   byte there until it is acknowledged.
+//! - Elsewhere: [`std::io::ErrorKind::Unsupported`], and the caller counts on
+//!   completion only.
+//!
+//! This crate is the workspace's only unsafe code: one system call per platform, on a
+//! descriptor that the borrow keeps open for the call's duration.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+
+/// Bytes written to `socket` (a connected TCP socket) that its peer has not yet
+/// acknowledged: those in flight and those not yet sent.
+pub fn unacknowledged(socket: &impl AsFd) -> io::Result<u64> {
+    imp::unacknowledged(socket.as_fd().as_raw_fd())
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod imp {
+    use std::io;
+    use std::os::fd::RawFd;
+
+    #[allow(unsafe_code)]
+    pub(super) fn unacknowledged(fd: RawFd) -> io::Result<u64> {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: `fd` is borrowed from a live descriptor for the whole call, and
+        // SIOCOUTQ (equal to TIOCOUTQ on Linux) writes one `int` through the pointer,
+        // which points at `queued`.
+        let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ as _, &mut queued) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        u64::try_from(queued).map_err(|_| io::Error::other("negative send queue"))
+    }
+}
+
+#[cfg(target_vendor = "apple")]
+mod imp {
+    use std::io;
+    use std::os::fd::RawFd;
+
+    #[allow(unsafe_code)]
+    pub(super) fn unacknowledged(fd: RawFd) -> io::Result<u64> {
+        let mut queued: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `fd` is borrowed from a live descriptor for the whole call;
+        // SO_NWRITE writes at most `len` bytes (one `int`) into `queued`.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_NWRITE,
+                (&mut queued as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        u64::try_from(queued).map_err(|_| io::Error::other("negative send queue"))
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+mod imp {
+    use std::io;
+    use std::os::fd::RawFd;
+
+    pub(super) fn unacknowledged(_fd: RawFd) -> io::Result<u64> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this platform does not tell unacknowledged TCP bytes",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    /// Polls `f` until it holds, for at most 5 s.
+    fn eventually(mut f: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn bytes_the_receiver_has_no_room_for_stay_unacknowledged_until_it_reads() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut sender = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (mut receiver, _) = listener.accept().expect("accept");
+        assert_eq!(unacknowledged(&sender).expect("idle socket"), 0);
+
+        // The receiver reads nothing: write until its window and our buffer are full.
+        sender.set_nonblocking(true).expect("nonblocking");
+        let chunk = vec![7u8; 64 * 1024];
+        let mut written = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && written < 256 << 20 {
+            match sender.write(&chunk) {
+                Ok(n) => written += n as u64,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("write: {e}"),
+            }
+        }
+        // The sender's kernel holds what the receiver's window refused.
+        let mut queued = 0;
+        assert!(
+            eventually(|| {
+                queued = unacknowledged(&sender).expect("queue");
+                queued > 0
+            }),
+            "nothing held back after {written} bytes"
+        );
+        assert!(queued < written, "{queued} of {written}");
+
+        // Once the receiver reads everything, every byte is acknowledged.
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut buf = vec![0u8; 1 << 20];
+        let mut read = 0u64;
+        while read < written {
+            read += receiver.read(&mut buf).expect("read") as u64;
+        }
+        assert_eq!(read, written);
+        assert!(
+            eventually(|| unacknowledged(&sender).expect("queue") == 0),
+            "bytes still unacknowledged after the receiver read them all"
+        );
+    }
+
+    #[test]
+    fn a_socket_that_is_not_tcp_is_an_error_not_a_count() {
+        // A listening socket has no send queue to tell.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        assert!(unacknowledged(&listener).is_err());
+    }
+}
