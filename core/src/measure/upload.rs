@@ -2,7 +2,10 @@
 //! receipt (see [`UploadAccounting`]).
 //!
 //! With streamed reports (the native server) a stream sends one body and counts what
-//! the server's report lines say it has read. With counting on completion (LibreSpeed,
+//! the server's report lines say it has read. Not its TCP's acknowledgements: a
+//! signing server's receipt tallies what it read, and the collector rejects a
+//! sample that claims more (`BytesUnexplained`); bytes acknowledged into its socket
+//! buffer but never read, when the phase resets the connection, would be claimed. With counting on completion (LibreSpeed,
 //! Cloudflare) a stream sends one body at a time on a connection of its own
 //! ([`UploadConnection`]), sized by [`RequestSizing`]. While a body is in flight its
 //! bytes count as the server's TCP acknowledges them, read from the kernel every
@@ -28,7 +31,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::transfer::{self, Probe, ReadAt, StreamLog, TransferPlan};
-use super::upload_connection::UploadConnection;
+use super::upload_connection::{ExchangeLimits, UploadConnection};
 use super::{Phase, ProgressEvent, ProgressListener};
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result};
@@ -113,6 +116,15 @@ enum Uploader {
 struct Limits {
     request: Duration,
     stall: Duration,
+}
+
+impl Limits {
+    fn exchange(self) -> ExchangeLimits {
+        ExchangeLimits {
+            phase: PHASE,
+            stall: self.stall,
+        }
+    }
 }
 
 /// A body of `len` payload bytes; `handed_over`, if given, is set when its last
@@ -282,9 +294,13 @@ async fn completion_stream(
             };
             let handed_over = Arc::new(AtomicBool::new(false));
             let body = body(len, Some(handed_over.clone()), stop.clone());
-            let sent = conn.send(len, body, PHASE, |acked| {
-                log.record(Instant::now(), confirmed + acked);
-            });
+            let sent = conn.send(
+                len,
+                body,
+                limits.exchange(),
+                |acked| log.record(Instant::now(), confirmed + acked),
+                |_| Ok(()),
+            );
             tokio::time::timeout(limits.request + limits.stall, sent)
                 .await
                 .map_err(|_| Error::Stalled {

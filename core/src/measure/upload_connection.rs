@@ -5,7 +5,9 @@
 //! Between two answers nothing was known, and the count was a line drawn between
 //! confirmations a second or more apart on a slow uplink. The kernel knows more: a
 //! byte written to the socket that it no longer holds in the send queue was
-//! acknowledged by the server's TCP, so it crossed the link ([`ispeed_sendqueue`]).
+//! acknowledged by the server's TCP, so it crossed the link ([`ispeed_sendqueue`]);
+//! so did a byte it acknowledged selectively, beyond a hole that a retransmission
+//! has yet to fill.
 //! [`UploadConnection::send`] reports that count every [`POLL`] while a body is in
 //! flight; the server's answer still confirms the body as a whole.
 //!
@@ -21,12 +23,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use http_body_util::BodyExt;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderValue};
 use hyper_util::rt::TokioIo;
 use reqwest::{Body, Url};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::Instant;
 
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result, error_chain};
@@ -146,17 +150,23 @@ impl UploadConnection {
         self.sender.ready().await.is_ok()
     }
 
-    /// Sends `body` (`len` payload bytes) and waits for the server's whole answer.
-    /// Until the answer arrives, `acknowledged` is called every [`POLL`] with the
+    /// Sends `body` (`len` payload bytes) and reads the server's whole answer, which
+    /// may begin before the body has all left (the native server's reports).
+    ///
+    /// Until the answer has ended, `acknowledged` is called every [`POLL`] with the
     /// payload bytes of this body the server's TCP has acknowledged so far (never
-    /// more than `len`); where the platform cannot tell, it is never called.
+    /// more than `len`, never less than before); where the platform cannot tell, it
+    /// is never called. Each piece of the answer's body goes to `answer`. Once
+    /// acknowledgements are known, `stall` without either moving fails the exchange.
     pub(crate) async fn send(
         &mut self,
         len: u64,
         body: Body,
-        phase: Phase,
+        limits: ExchangeLimits,
         mut acknowledged: impl FnMut(u64),
+        mut answer: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
+        let phase = limits.phase;
         let mut request = hyper::Request::post(self.path.as_str())
             .header(header::HOST, self.authority.clone())
             .header(header::CONTENT_TYPE, "application/octet-stream")
@@ -175,26 +185,46 @@ impl UploadConnection {
         let head = head_len(&request);
         // Every byte before this body was acknowledged: the previous answer carried it.
         let base = self.written.load(Ordering::Acquire);
-        let answer = self.sender.send_request(request);
-        tokio::pin!(answer);
+        let mut progress = Progress {
+            reported: 0,
+            moved_at: Instant::now(),
+            known: false,
+        };
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let response = self.sender.send_request(request);
+        tokio::pin!(response);
         let response = loop {
             tokio::select! {
-                r = &mut answer => break r,
+                r = &mut response => break r,
                 _ = poll.tick() => {
-                    if let Some(bytes) = self.acknowledged_payload(base, head, len) {
-                        acknowledged(bytes);
-                    }
+                    let acked = self.acknowledged_payload(base, head, len);
+                    progress.update(acked, &mut acknowledged, limits)?;
                 }
             }
         }
         .map_err(|e| Error::from_transport(phase, &self.host, &e, false))?;
         crate::http::check_answer(response.status(), response.headers(), phase)?;
-        http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .map_err(|e| Error::from_transport(phase, &self.host, &e, false))?;
-        Ok(())
+        let mut frames = response.into_body();
+        loop {
+            tokio::select! {
+                frame = frames.frame() => match frame {
+                    None => return Ok(()),
+                    Some(Err(e)) => return Err(Error::from_transport(phase, &self.host, &e, false)),
+                    Some(Ok(frame)) => {
+                        if let Some(data) = frame.data_ref() {
+                            progress.moved_at = Instant::now();
+                            progress.known = true;
+                            answer(data)?;
+                        }
+                    }
+                },
+                _ = poll.tick() => {
+                    let acked = self.acknowledged_payload(base, head, len);
+                    progress.update(acked, &mut acknowledged, limits)?;
+                }
+            }
+        }
     }
 
     /// Payload bytes of the body sent after `base` wire bytes, behind a head of
@@ -204,9 +234,64 @@ impl UploadConnection {
         // the queue only, and counts low for one poll instead of high.
         let written = self.written.load(Ordering::Acquire);
         let queued = ispeed_sendqueue::unacknowledged(&self.socket).ok()?;
-        let wire = written.saturating_sub(queued).saturating_sub(base);
+        // Segments received beyond a hole crossed the link too: counted now, not
+        // when the retransmission fills the hole a second or more later.
+        let beyond_hole = ispeed_sendqueue::selectively_acknowledged(&self.socket)
+            .unwrap_or(0)
+            .min(queued);
+        let wire = (written + beyond_hole)
+            .saturating_sub(queued)
+            .saturating_sub(base);
         let payload = (wire as f64 / self.overhead) as u64;
         Some(payload.saturating_sub(head).min(len))
+    }
+}
+
+/// The bounds of one exchange on an [`UploadConnection`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExchangeLimits {
+    /// The phase, for errors.
+    pub phase: Phase,
+    /// How long neither the acknowledged count nor the answer may move.
+    pub stall: Duration,
+}
+
+/// What an exchange has reported and when something last moved.
+struct Progress {
+    reported: u64,
+    moved_at: Instant,
+    /// Whether anything can be seen to move: acknowledgements (where the platform
+    /// tells) or an answer already under way.
+    known: bool,
+}
+
+impl Progress {
+    /// Takes a fresh acknowledged count: reports it if it grew (selective
+    /// acknowledgements are counted in whole segments, and a receiver may renege on
+    /// them, so the count reported only ever grows), fails once nothing has moved
+    /// for the stall limit.
+    fn update(
+        &mut self,
+        acked: Option<u64>,
+        report: &mut impl FnMut(u64),
+        limits: ExchangeLimits,
+    ) -> Result<()> {
+        let now = Instant::now();
+        if let Some(acked) = acked {
+            self.known = true;
+            if acked > self.reported {
+                self.reported = acked;
+                self.moved_at = now;
+            }
+            report(self.reported);
+        }
+        if self.known && now.duration_since(self.moved_at) > limits.stall {
+            return Err(Error::Stalled {
+                phase: limits.phase,
+                after: limits.stall,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -465,9 +550,17 @@ mod tests {
         let len = 4u64 << 20;
         let body = Body::from(vec![0u8; len as usize]);
         let mut seen = Vec::new();
-        conn.send(len, body, Phase::Upload, |acked| {
-            seen.push((acked, server_read.load(Ordering::Acquire)));
-        })
+        let limits = ExchangeLimits {
+            phase: Phase::Upload,
+            stall: Duration::from_secs(5),
+        };
+        conn.send(
+            len,
+            body,
+            limits,
+            |acked| seen.push((acked, server_read.load(Ordering::Acquire))),
+            |_| Ok(()),
+        )
         .await
         .expect("the body is answered");
 

@@ -13,11 +13,12 @@
 //!
 //! `__up` answers only once it has read the whole body and reports no byte counts
 //! while reading, so bytes are counted on completion
-//! ([`UploadAccounting::OnCompletion`]): each stream sends one body at a time and
-//! counts it when the answer arrives, never bytes still waiting in the send buffer.
-//! Body sizes start at 100 kB, as in Cloudflare's own client, and then follow the rate
-//! each stream achieves, so each request lasts about 300 ms; they never exceed 25 MB,
-//! the largest upload Cloudflare's client sends.
+//! ([`UploadAccounting::OnCompletion`]): each stream sends one body at a time, counts
+//! its bytes as the server's TCP acknowledges them and confirms the body when the
+//! answer arrives, never bytes still waiting in the send buffer. Body sizes start at
+//! 100 kB, as in Cloudflare's own client, and then follow the rate each stream
+//! achieves, so each request lasts about a second; they never exceed 25 MB, the
+//! largest upload Cloudflare's client sends.
 
 use reqwest::Url;
 

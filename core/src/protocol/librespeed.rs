@@ -13,12 +13,12 @@
 //!
 //! The backend reports nothing about the bytes it received, and the browser client
 //! counts bytes handed to `XMLHttpRequest` (its send buffer included), which
-//! overstates uplinks. We count on completion instead
-//! ([`UploadAccounting::OnCompletion`]): each stream sends one body at a time and
-//! counts it only when `empty.php`'s answer has arrived. PHP (behind nginx or Apache)
-//! runs the script, and so answers, only after the web server has read the whole
-//! request body, so an answer confirms every byte of it. Bodies are sized to last
-//! about 300 ms each and never exceed 8 MiB (LibreSpeed deployments raise the web
+//! overstates uplinks. We count what the server's TCP acknowledged instead, and
+//! confirm each body when `empty.php`'s answer has arrived
+//! ([`UploadAccounting::OnCompletion`]): each stream sends one body at a time. PHP
+//! (behind nginx or Apache) runs the script, and so answers, only after the web
+//! server has read the whole request body, so an answer confirms every byte of it.
+//! Bodies are sized to last about a second each and never exceed 8 MiB (LibreSpeed deployments raise the web
 //! server's body limit for the client's 20 MiB blobs, but plain PHP defaults stop at
 //! 8 MiB).
 
