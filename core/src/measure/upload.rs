@@ -3,16 +3,17 @@
 //!
 //! With streamed reports (the native server) a stream sends one body and counts what
 //! the server's report lines say it has read. Not its TCP's acknowledgements: a
-//! signing server's receipt tallies what it read, and the collector rejects a
-//! sample that claims more (`BytesUnexplained`); bytes acknowledged into its socket
-//! buffer but never read, when the phase resets the connection, would be claimed. With counting on completion (LibreSpeed,
-//! Cloudflare) a stream sends one body at a time on a connection of its own
-//! ([`UploadConnection`]), sized by [`RequestSizing`]. While a body is in flight its
-//! bytes count as the server's TCP acknowledges them, read from the kernel every
-//! 50 ms; the answer then confirms the body as a whole, and the next one leaves. Where
-//! the platform cannot tell acknowledged bytes, only the answers count. An answer that
-//! arrives before the whole body was even handed to the connection confirms nothing
-//! and fails the phase.
+//! signing server's receipt tallies what it read, and the collector rejects a sample
+//! that claims more (`BytesUnexplained`); bytes acknowledged into its socket buffer
+//! but never read, when the phase's end resets the connection, would be claimed.
+//!
+//! With counting on completion (LibreSpeed, Cloudflare) a stream sends one body at a
+//! time on a connection of its own ([`UploadConnection`]), sized by
+//! [`RequestSizing`]. While a body is in flight its bytes count as the server's TCP
+//! acknowledges them, read from the kernel every 50 ms; the answer then confirms the
+//! body as a whole, and the next one leaves. Where the platform cannot tell
+//! acknowledged bytes, only the answers count. An answer that arrives before the whole
+//! body was even handed to the connection confirms nothing and fails the phase.
 //!
 //! In both cases the logs are read only up to the instant by which every stream has a
 //! confirmation ([`ReadAt::Confirmed`]), so that the interpolation between two

@@ -585,6 +585,39 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn an_exchange_whose_count_stands_still_stalls_and_never_reports_less() {
+        let limits = ExchangeLimits {
+            phase: Phase::Upload,
+            stall: Duration::from_secs(5),
+        };
+        let mut progress = Progress {
+            reported: 0,
+            moved_at: Instant::now(),
+            known: false,
+        };
+        let mut seen = Vec::new();
+        // Nothing known (no acknowledgements on this platform, no answer yet): the
+        // exchange is left to the caller's own timeout.
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(progress.update(None, &mut |b| seen.push(b), limits).is_ok());
+        // A count that grows, then falls back (a receiver reneging on selective
+        // acknowledgements): reported as it was at its highest.
+        for acked in [1000, 5000, 3000] {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert!(
+                progress
+                    .update(Some(acked), &mut |b| seen.push(b), limits)
+                    .is_ok()
+            );
+        }
+        assert_eq!(seen, [1000, 5000, 5000]);
+        // Standing still for longer than the stall limit fails the exchange.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let e = progress.update(Some(5000), &mut |b| seen.push(b), limits);
+        assert!(matches!(e, Err(Error::Stalled { .. })), "{e:?}");
+    }
+
     #[test]
     fn the_head_is_measured_as_http_1_1_writes_it() {
         let request = hyper::Request::post("/__up?x=1")

@@ -18,9 +18,9 @@
 //! ([`UploadAccounting::OnCompletion`]): each stream sends one body at a time. PHP
 //! (behind nginx or Apache) runs the script, and so answers, only after the web
 //! server has read the whole request body, so an answer confirms every byte of it.
-//! Bodies are sized to last about a second each and never exceed 8 MiB (LibreSpeed deployments raise the web
-//! server's body limit for the client's 20 MiB blobs, but plain PHP defaults stop at
-//! 8 MiB).
+//! Bodies are sized to last about a second each and never exceed 8 MiB (LibreSpeed
+//! deployments raise the web server's body limit for the client's 20 MiB blobs, but
+//! plain PHP defaults stop at 8 MiB).
 
 use reqwest::Url;
 use serde::Deserialize;
