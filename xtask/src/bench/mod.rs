@@ -431,11 +431,16 @@ fn measure(
     let doc = serde_json::from_str(&run.stdout)
         .map_err(|e| format!("ispeed measure printed no result document: {e}"))?;
     if let Some(dir) = &env.save_runs {
-        let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
-        let name = format!("{n:03}-{}.json", extra.join("-").replace("--", ""));
-        let _ = std::fs::write(dir.join(name), &run.stdout);
+        save_run(dir, &extra.join("-").replace("--", ""), &run.stdout);
     }
     Ok((run, doc))
+}
+
+/// Keeps `text` in `dir` as `NNN-<suffix>.json`, numbered after the files already
+/// there so that a run's result document and its emulator log sort together.
+fn save_run(dir: &std::path::Path, suffix: &str, text: &str) {
+    let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
+    let _ = std::fs::write(dir.join(format!("{n:03}-{suffix}.json")), text);
 }
 
 /// A phase's figures from the result document.
@@ -587,7 +592,6 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
         let d_start = align(&down_log, &d, spawn);
         let u_start = align(&up_log, &u, d_start + d.duration);
         if let Some(dir) = &env.save_runs {
-            let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
             let doc = serde_json::json!({
                 "trace": name,
                 "down_from_ms": d_start.as_millis() as u64 + d.ramp_ms,
@@ -601,7 +605,7 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
                 "server_tcp": tcp_delta(&tcp_before[0], &tcp_after[0]),
                 "client_tcp": tcp_delta(&tcp_before[1], &tcp_after[1]),
             });
-            let _ = std::fs::write(dir.join(format!("{n:03}-emulator.json")), doc.to_string());
+            save_run(dir, "emulator", &doc.to_string());
         }
         let mut phases = Vec::new();
         for (dirname, p, start, trace) in [("down", &d, d_start, &down), ("up", &u, u_start, &up)] {
@@ -652,15 +656,22 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
 /// packets assumed, as for the trace's own figure).
 fn delivered_mbps(log: &[u64], from_ms: u64, to_ms: u64) -> f64 {
     let bucket_ms = LOG_BUCKET.as_millis() as u64;
-    let (a, b) = ((from_ms / bucket_ms) as usize, (to_ms / bucket_ms) as usize);
-    let ip: u64 = log.iter().skip(a).take(b.saturating_sub(a)).sum();
-    let payload = ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64;
-    let secs = ((b.saturating_sub(a)) as u64 * bucket_ms) as f64 / 1000.0;
+    let buckets = (to_ms / bucket_ms).saturating_sub(from_ms / bucket_ms);
+    let secs = (buckets * bucket_ms) as f64 / 1000.0;
     if secs > 0.0 {
-        payload * 8.0 / secs / 1e6
+        delivered_payload(log, from_ms, to_ms) * 8.0 / secs / 1e6
     } else {
         0.0
     }
+}
+
+/// TCP payload bytes the emulator delivered between two trace times, in whole 10 ms
+/// buckets (full-sized packets assumed).
+fn delivered_payload(log: &[u64], from_ms: u64, to_ms: u64) -> f64 {
+    let bucket_ms = LOG_BUCKET.as_millis() as u64;
+    let (a, b) = ((from_ms / bucket_ms) as usize, (to_ms / bucket_ms) as usize);
+    let ip: u64 = log.iter().skip(a).take(b.saturating_sub(a)).sum();
+    ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64
 }
 
 /// Where (since the emulator's epoch) a phase started: the offset at which the
@@ -678,11 +689,6 @@ fn align(log: &[u64], p: &Phase, not_before: Duration) -> Duration {
         return not_before;
     };
     let first_ms = first.as_millis() as u64;
-    let delivered = |from_ms: u64, to_ms: u64| -> f64 {
-        let (a, b) = ((from_ms / bucket_ms) as usize, (to_ms / bucket_ms) as usize);
-        let ip: u64 = log.iter().skip(a).take(b.saturating_sub(a)).sum();
-        ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64
-    };
     let mut best = (f64::INFINITY, first_ms);
     let lo = first_ms
         .saturating_sub(3000)
@@ -692,7 +698,7 @@ fn align(log: &[u64], p: &Phase, not_before: Duration) -> Duration {
         let mut prev = 0;
         let mut err = 0.0;
         for &(t, bytes) in &p.intervals {
-            let e = bytes as f64 - delivered(off + prev, off + t);
+            let e = bytes as f64 - delivered_payload(log, off + prev, off + t);
             err += e * e;
             prev = t;
         }
