@@ -11,7 +11,8 @@
 //! short segment sat ahead of a full-sized packet: 5-10 % of an upload's capacity on
 //! the cellular traces.) Both directions share one epoch, so
 //! trace time is `now - epoch`, and every delivered byte is logged in 10 ms buckets
-//! for the benchmark to find where each phase ran.
+//! for the benchmark to find where each phase ran, TCP payload delivered a second time
+//! in another log ([`SeenSegments`]).
 //!
 //! The devices are created in the caller's namespace and handed to the namespaces of
 //! client and server afterwards (`ip link set DEV netns NS`): an open TUN file keeps
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::segments::SeenSegments;
 use super::trace::{OPPORTUNITY_BYTES, Trace};
 
 /// Width of one bucket of the delivery log.
@@ -83,6 +85,10 @@ pub struct Emulator {
     pub down_log: Arc<DeliveryLog>,
     /// Client to server.
     pub up_log: Arc<DeliveryLog>,
+    /// TCP payload bytes delivered a second time, server to client.
+    pub down_duplicates: Arc<DeliveryLog>,
+    /// TCP payload bytes delivered a second time, client to server.
+    pub up_duplicates: Arc<DeliveryLog>,
     /// Packets dropped at the queue, down and up.
     drops: Arc<[std::sync::atomic::AtomicU64; 2]>,
 }
@@ -102,14 +108,21 @@ impl Emulator {
         let stop = Arc::new(AtomicBool::new(false));
         let down_log = Arc::new(DeliveryLog::default());
         let up_log = Arc::new(DeliveryLog::default());
+        let down_duplicates = Arc::new(DeliveryLog::default());
+        let up_duplicates = Arc::new(DeliveryLog::default());
         let drops = Arc::new([
             std::sync::atomic::AtomicU64::new(0),
             std::sync::atomic::AtomicU64::new(0),
         ]);
         let mut threads = Vec::new();
-        for (i, (spec, from, to, log)) in [
-            (down, server.clone(), client.clone(), down_log.clone()),
-            (up, client, server, up_log.clone()),
+        for (i, (spec, from, to, logs)) in [
+            (
+                down,
+                server.clone(),
+                client.clone(),
+                (down_log.clone(), down_duplicates.clone()),
+            ),
+            (up, client, server, (up_log.clone(), up_duplicates.clone())),
         ]
         .into_iter()
         .enumerate()
@@ -121,7 +134,7 @@ impl Emulator {
                 .name(name.to_owned())
                 .spawn(move || {
                     let mut dir = Direction::new(spec, epoch);
-                    dir.run(&from, &to, &stop, &log, &drops[i]);
+                    dir.run(&from, &to, &stop, (&logs.0, &logs.1), &drops[i]);
                 })
                 .map_err(|e| format!("cannot start the emulator thread: {e}"))?;
             threads.push(handle);
@@ -132,6 +145,8 @@ impl Emulator {
             threads,
             down_log,
             up_log,
+            down_duplicates,
+            up_duplicates,
             drops,
         })
     }
@@ -181,6 +196,8 @@ struct Direction {
     in_transit: Option<(usize, Vec<u8>)>,
     /// Index of the next opportunity since the epoch (loops × len + position).
     next_opportunity: u64,
+    /// The TCP payload delivered so far.
+    seen: SeenSegments,
 }
 
 impl Direction {
@@ -193,6 +210,7 @@ impl Direction {
             queued_bytes: 0,
             in_transit: None,
             next_opportunity: 0,
+            seen: SeenSegments::default(),
         }
     }
 
@@ -219,7 +237,7 @@ impl Direction {
         from: &tun::Device,
         to: &tun::Device,
         stop: &AtomicBool,
-        log: &DeliveryLog,
+        (log, duplicates): (&DeliveryLog, &DeliveryLog),
         drops: &std::sync::atomic::AtomicU64,
     ) {
         let mut buf = vec![0_u8; 65_536];
@@ -270,6 +288,7 @@ impl Direction {
                 // A full device queue on the far side is a loss, like a wire's.
                 let _ = to.send(&p);
                 log.add(at, p.len());
+                duplicates.add(at, self.seen.delivered(&p) as usize);
             }
             next_at = self.opportunity_time(self.next_opportunity);
         }

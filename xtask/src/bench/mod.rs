@@ -21,6 +21,7 @@ mod child;
 mod emulator;
 mod lab;
 mod report;
+mod segments;
 mod trace;
 
 use std::path::{Path, PathBuf};
@@ -538,6 +539,7 @@ fn flat_link(env: &Env, link: FlatLink, args: &BenchArgs) -> Result<Vec<RunRow>,
                     budget_8s: bytes_at(rate, 8.0),
                     old,
                     intervals: p.intervals,
+                    duplicates: None,
                 });
             }
             rows.push(RunRow {
@@ -589,6 +591,8 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
         let spawn = run.started.saturating_duration_since(emu.epoch());
         let down_log = emu.down_log.snapshot();
         let up_log = emu.up_log.snapshot();
+        let down_duplicates = emu.down_duplicates.snapshot();
+        let up_duplicates = emu.up_duplicates.snapshot();
         let d_start = align(&down_log, &d, spawn);
         let u_start = align(&up_log, &u, d_start + d.duration);
         if let Some(dir) = &env.save_runs {
@@ -602,6 +606,8 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
                 "up_start_ms": u_start.as_millis() as u64,
                 "down_log": down_log,
                 "up_log": up_log,
+                "down_duplicates": down_duplicates,
+                "up_duplicates": up_duplicates,
                 "server_tcp": tcp_delta(&tcp_before[0], &tcp_after[0]),
                 "client_tcp": tcp_delta(&tcp_before[1], &tcp_after[1]),
             });
@@ -611,15 +617,22 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
         for (dirname, p, start, trace) in [("down", &d, d_start, &down), ("up", &u, u_start, &up)] {
             let from = start.as_millis() as u64 + p.ramp_ms;
             let to = from + p.measured_ms;
-            let log = if dirname == "down" {
-                &down_log
+            let (log, again) = if dirname == "down" {
+                (&down_log, &down_duplicates)
             } else {
-                &up_log
+                (&up_log, &up_duplicates)
+            };
+            let delivered = delivered_payload(log, from, to);
+            let duplicates = if delivered > 0.0 {
+                bucket_sum(again, from, to) as f64 / delivered
+            } else {
+                0.0
             };
             println!(
-                "bench:   {dirname}: trace offers {:.2}, emulator delivered {:.2} Mbit/s of payload in the window",
+                "bench:   {dirname}: trace offers {:.2}, emulator delivered {:.2} Mbit/s of payload in the window, {:.1} % of it a second time",
                 trace.goodput_mbps(from, to),
-                delivered_mbps(log, from, to)
+                delivered_mbps(log, from, to),
+                duplicates * 100.0
             );
             phases.push(PhaseRow {
                 dir: dirname,
@@ -631,6 +644,7 @@ fn trace_link(env: &Env, dir: &Path, name: &str, args: &BenchArgs) -> Result<Vec
                 budget_8s: bytes_at(trace.mean_goodput_mbps(), 8.0),
                 old: None,
                 intervals: p.intervals.clone(),
+                duplicates: Some(duplicates),
             });
         }
         rows.push(RunRow {
@@ -668,10 +682,15 @@ fn delivered_mbps(log: &[u64], from_ms: u64, to_ms: u64) -> f64 {
 /// TCP payload bytes the emulator delivered between two trace times, in whole 10 ms
 /// buckets (full-sized packets assumed).
 fn delivered_payload(log: &[u64], from_ms: u64, to_ms: u64) -> f64 {
+    bucket_sum(log, from_ms, to_ms) as f64 * PAYLOAD_PER_PACKET as f64
+        / trace::OPPORTUNITY_BYTES as f64
+}
+
+/// A log's bytes between two trace times, in whole 10 ms buckets.
+fn bucket_sum(log: &[u64], from_ms: u64, to_ms: u64) -> u64 {
     let bucket_ms = LOG_BUCKET.as_millis() as u64;
     let (a, b) = ((from_ms / bucket_ms) as usize, (to_ms / bucket_ms) as usize);
-    let ip: u64 = log.iter().skip(a).take(b.saturating_sub(a)).sum();
-    ip as f64 * PAYLOAD_PER_PACKET as f64 / trace::OPPORTUNITY_BYTES as f64
+    log.iter().skip(a).take(b.saturating_sub(a)).sum()
 }
 
 /// Where (since the emulator's epoch) a phase started: the offset at which the

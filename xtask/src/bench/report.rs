@@ -33,6 +33,9 @@ pub struct PhaseRow {
     pub old: Option<ReplayedStop>,
     /// The phase's intervals, `(end ms since phase start, payload bytes)`, for replays.
     pub intervals: Vec<(u64, u64)>,
+    /// Share of the payload the link delivered in the measured window that it had
+    /// delivered before (traces only: the emulator sees the segments).
+    pub duplicates: Option<f64>,
 }
 
 /// Where a replayed stop rule ends a run's phase.
@@ -220,8 +223,8 @@ fn mb(bytes: u64) -> f64 {
 pub fn runs_table(rows: &[RunRow]) -> String {
     let mut out = String::new();
     out.push_str(
-        "| link | protocol | run | dir | expected Mbit/s | measured Mbit/s | ratio | phase s | stop | payload MB | 8 s at rate MB | wire MB (run) | wall s (run) | CPU s (run) | peak RSS MB |\n\
-         |---|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n",
+        "| link | protocol | run | dir | expected Mbit/s | measured Mbit/s | ratio | link's duplicates | phase s | stop | payload MB | 8 s at rate MB | wire MB (run) | wall s (run) | CPU s (run) | peak RSS MB |\n\
+         |---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for r in rows {
@@ -244,7 +247,7 @@ pub fn runs_table(rows: &[RunRow]) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.2} | {:.2} | {:.3} | {:.2} | {} | {:.1} | {:.1} | {} |",
+                "| {} | {} | {} | {} | {:.2} | {:.2} | {:.3} | {} | {:.2} | {} | {:.1} | {:.1} | {} |",
                 r.link,
                 r.protocol,
                 run_no,
@@ -252,6 +255,8 @@ pub fn runs_table(rows: &[RunRow]) -> String {
                 p.expected_mbps,
                 p.measured_mbps,
                 p.ratio(),
+                p.duplicates
+                    .map_or_else(String::new, |d| format!("{:.1} %", d * 100.0)),
                 p.phase.as_secs_f64(),
                 p.stop,
                 mb(p.bytes),
@@ -519,6 +524,7 @@ mod tests {
             budget_8s: 10_000_000,
             old: None,
             intervals: Vec::new(),
+            duplicates: None,
         }
     }
 
