@@ -10,6 +10,7 @@
 pub mod download;
 pub mod latency;
 pub mod receipt;
+mod report_placement;
 pub mod runner;
 pub mod sampler;
 pub mod stats;

@@ -55,6 +55,9 @@ pub struct StreamLog {
     points: Mutex<Vec<(Instant, u64)>>,
     /// Set when the stream has moved its whole share: its count is final.
     finished: AtomicBool,
+    /// Until when the count is known, where the stream can tell
+    /// ([`StreamLog::known_until`]).
+    known: Mutex<Option<Instant>>,
 }
 
 impl StreamLog {
@@ -111,17 +114,31 @@ impl StreamLog {
         self.finished.store(true, Ordering::Release);
     }
 
+    /// Tells until when the count is known, or `None` to leave it to the log's own
+    /// rule: a stream that knows bytes crossed whose confirmation is held back (behind
+    /// a hole) knows its count is final up to an instant and unknown after it, however
+    /// long ago that was.
+    pub fn set_known_until(&self, at: Option<Instant>) {
+        *self.known.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+
     /// Until when the count can be read at `now`: `None` once the stream has finished
-    /// (at any time), else the time of its latest point, for nothing is known after it
-    /// (the next point may come with bytes already moved).
+    /// (at any time); the instant the stream told ([`StreamLog::set_known_until`]);
+    /// else the time of its latest point, for nothing is known after it (the next
+    /// point may come with bytes already moved).
     ///
-    /// A stream is waited for at most twice the gap between its last two points
-    /// (within [`MIN_WAIT`]..=[`MAX_WAIT`]): a body lost to a retransmission timeout
-    /// must not hold every other stream's count back for seconds. Past that, the
-    /// stream's count is read stuck at its latest point: it is probably not moving.
+    /// A stream that cannot tell is waited for at most twice the gap between its last
+    /// two points (within [`MIN_WAIT`]..=[`MAX_WAIT`]): a body lost to a
+    /// retransmission timeout must not hold every other stream's count back for
+    /// seconds. Past that, the stream's count is read stuck at its latest point: it is
+    /// probably not moving. A stream that tells is waited for until its own stall
+    /// limit fails it: it knows that bytes crossed whose confirmation is held back.
     fn known_until(&self, now: Instant) -> Option<Instant> {
         if self.is_finished() {
             return None;
+        }
+        if let Some(at) = *self.known.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Some(at.min(now));
         }
         let points = self.points.lock().unwrap_or_else(|p| p.into_inner());
         let n = points.len();
@@ -424,6 +441,27 @@ mod tests {
         assert_eq!(log.known_until(t0 + ms(1500)), Some(t0 + ms(700)));
         log.finish();
         assert_eq!(log.known_until(t0 + ms(1500)), None);
+    }
+
+    #[test]
+    fn a_stream_that_tells_is_waited_for_until_the_instant_it_names() {
+        let ms = Duration::from_millis;
+        let log = StreamLog::default();
+        let t0 = Instant::now();
+        log.record(t0, 0);
+        log.record(t0 + ms(100), 1_000);
+        // Bytes crossed from 150 ms on and wait behind a hole to be read: however long
+        // it stays open, the count is not read past 150 ms...
+        log.set_known_until(Some(t0 + ms(150)));
+        assert_eq!(log.known_until(t0 + ms(5_000)), Some(t0 + ms(150)));
+        // ...and never past the present.
+        log.set_known_until(Some(t0 + ms(900)));
+        assert_eq!(log.known_until(t0 + ms(800)), Some(t0 + ms(800)));
+        // Released: the log's own rule again (the latest point, for a while).
+        log.set_known_until(None);
+        assert_eq!(log.known_until(t0 + ms(300)), Some(t0 + ms(100)));
+        log.finish();
+        assert_eq!(log.known_until(t0 + ms(5_000)), None);
     }
 
     #[test]

@@ -1,15 +1,19 @@
 //! Upload: parallel POSTs of random payload, counted only as the server confirms
 //! receipt (see [`UploadAccounting`]).
 //!
+//! Every stream sends on a connection of its own ([`UploadConnection`]), whose bytes
+//! acknowledged by the server's TCP the kernel tells.
+//!
 //! With streamed reports (the native server) a stream sends one body and counts what
 //! the server's report lines say it has read. Not its TCP's acknowledgements: a
 //! signing server's receipt tallies what it read, and the collector rejects a sample
 //! that claims more (`BytesUnexplained`); bytes acknowledged into its socket buffer
-//! but never read, when the phase's end resets the connection, would be claimed.
+//! but never read, when the phase's end resets the connection, would be claimed. The
+//! acknowledgements only tell when bytes wait at the server behind a hole, and the
+//! count is held until the hole has filled ([`ReportPlacement`]).
 //!
 //! With counting on completion (LibreSpeed, Cloudflare) a stream sends one body at a
-//! time on a connection of its own ([`UploadConnection`]), sized by
-//! [`RequestSizing`]. While a body is in flight its bytes count as the server's TCP
+//! time, sized by [`RequestSizing`]. While a body is in flight its bytes count as the server's TCP
 //! acknowledges them, read from the kernel every 50 ms; the answer then confirms the
 //! body as a whole, and the next one leaves. Where the platform cannot tell
 //! acknowledged bytes, only the answers count. An answer that arrives before the whole
@@ -22,15 +26,16 @@
 //! measured worse on the bench's 3 and 7 Mbit/s uplinks (eight connections on a
 //! shallow queue lose more): one at a time it is.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::stream;
-use reqwest::{Body, Client, Url};
+use reqwest::{Body, Url};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::report_placement::ReportPlacement;
 use super::transfer::{self, Probe, ReadAt, StreamLog, TransferPlan};
 use super::upload_connection::{ExchangeLimits, UploadConnection};
 use super::{Phase, ProgressEvent, ProgressListener};
@@ -56,19 +61,10 @@ pub async fn measure(
     listener.on_event(&ProgressEvent::PhaseStarted { phase: PHASE });
     let t = config.upload;
     let share = t.max_bytes.div_ceil(u64::from(t.streams));
-    // Streamed reports go through reqwest, one client (so one connection) per
-    // stream; bodies counted on completion through connections of our own, whose
-    // acknowledged bytes the kernel tells ([`UploadConnection`]).
-    let uploaders = (0..t.streams)
-        .map(|_| {
-            Ok(match protocol.upload_accounting() {
-                UploadAccounting::StreamedReports { .. } => {
-                    Uploader::Reported(crate::http::client_for(config, protocol.result_id())?)
-                }
-                UploadAccounting::OnCompletion { sizing } => Uploader::OnCompletion(sizing),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let uploader = match protocol.upload_accounting() {
+        UploadAccounting::StreamedReports { .. } => Uploader::Reported,
+        UploadAccounting::OnCompletion { sizing } => Uploader::OnCompletion(sizing),
+    };
     let target = Target {
         url: protocol.upload_url(),
         config: Arc::new(config.clone()),
@@ -87,14 +83,11 @@ pub async fn measure(
         read_at: ReadAt::Confirmed,
         probe,
     };
-    transfer::run(plan, listener, move |i, log, stop| {
-        let uploader = uploaders[i].clone();
+    transfer::run(plan, listener, move |_, log, stop| {
         let target = target.clone();
         async move {
             match uploader {
-                Uploader::Reported(client) => {
-                    reported_stream(client, target.url, share, log, stop, limits).await
-                }
+                Uploader::Reported => reported_stream(target, share, log, stop, limits).await,
                 Uploader::OnCompletion(sizing) => {
                     completion_stream(target, share, sizing, log, stop, limits).await
                 }
@@ -105,10 +98,10 @@ pub async fn measure(
 }
 
 /// How one stream sends and counts.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 enum Uploader {
-    /// One body on this client's connection, counted by the server's reports.
-    Reported(Client),
+    /// One body, counted by the server's reports.
+    Reported,
     /// Bodies sized so, counted as acknowledged and confirmed on completion.
     OnCompletion(RequestSizing),
 }
@@ -156,110 +149,61 @@ fn body(len: u64, handed_over: Option<Arc<AtomicBool>>, stop: CancellationToken)
     Body::wrap_stream(stream::iter(tracked))
 }
 
-async fn send(
-    client: &Client,
-    url: &Url,
-    len: u64,
-    limits: Limits,
-    stop: &CancellationToken,
-) -> Result<reqwest::Response> {
-    let host = url.host_str().unwrap_or_default().to_owned();
-    let req = client
-        .post(url.clone())
-        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-        .header(reqwest::header::CONTENT_LENGTH, len)
-        .body(body(len, None, stop.clone()))
-        .send();
-    let resp = tokio::time::timeout(limits.request, req)
-        .await
-        .map_err(|_| Error::Timeout {
-            phase: PHASE,
-            after: limits.request,
-        })?
-        .map_err(|e| Error::from_http(PHASE, &host, &e))?;
-    crate::http::check_status(&resp, PHASE)?;
-    Ok(resp)
-}
-
-/// One body of `len` bytes; the server's report lines, streamed back while it reads,
-/// are the only thing counted.
+/// One body of `len` bytes on a connection of our own; the server's report lines,
+/// streamed back while it reads, are the only thing counted, held while bytes wait
+/// behind a hole ([`ReportPlacement`]).
 async fn reported_stream(
-    client: Client,
-    url: Url,
+    target: Target,
     len: u64,
     log: Arc<StreamLog>,
     stop: CancellationToken,
     limits: Limits,
 ) -> Result<()> {
-    let host = url.host_str().unwrap_or_default().to_owned();
-    let mut resp = tokio::select! {
-        _ = stop.cancelled() => return Ok(()),
-        r = send(&client, &url, len, limits, &stop) => r?,
-    };
-    log.record(Instant::now(), 0);
-    let mut reports = ReportReader::new(len);
-    let mut clock = ServerClock::default();
-    let mut last = Instant::now();
-    loop {
-        let chunk = tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
-            c = tokio::time::timeout(limits.stall, resp.chunk()) => c,
+    let exchange = async {
+        let mut connection = target.open().await?;
+        log.record(Instant::now(), 0);
+        let placement = Mutex::new(ReportPlacement::default());
+        let placed = |update: &mut dyn FnMut(&mut ReportPlacement)| {
+            let mut p = placement.lock().unwrap_or_else(|p| p.into_inner());
+            update(&mut p);
+            log.set_known_until(p.known_until());
         };
-        let chunk = match chunk {
-            Err(_) => {
-                return Err(Error::Stalled {
-                    phase: PHASE,
-                    after: limits.stall,
-                });
-            }
-            Ok(Err(e)) => return Err(Error::from_http(PHASE, &host, &e)),
-            Ok(Ok(None)) => {
-                return Err(Error::Protocol {
-                    phase: PHASE,
-                    detail: "the server ended its reports before confirming the body".to_owned(),
-                });
-            }
-            Ok(Ok(Some(c))) => c,
-        };
-        reports
-            .feed(&chunk, |report| {
-                let at = clock
-                    .place(Instant::now(), Duration::from_millis(report.elapsed_ms))
-                    .max(last);
-                last = at;
-                log.record(at, report.bytes);
-            })
-            .map_err(|detail| Error::Protocol {
-                phase: PHASE,
-                detail,
-            })?;
+        let mut reports = ReportReader::new(len);
+        connection
+            .send(
+                len,
+                body(len, None, stop.clone()),
+                limits.exchange(),
+                |acked| placed(&mut |p| p.acknowledged(Instant::now(), acked)),
+                |chunk| {
+                    reports
+                        .feed(chunk, |report| {
+                            let elapsed = Duration::from_millis(report.elapsed_ms);
+                            placed(&mut |p| {
+                                if let Some(at) = p.place(Instant::now(), elapsed, report.bytes) {
+                                    log.record(at, report.bytes);
+                                }
+                            });
+                        })
+                        .map_err(|detail| Error::Protocol {
+                            phase: PHASE,
+                            detail,
+                        })
+                },
+            )
+            .await?;
         if reports.is_done() {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(Error::Protocol {
+                phase: PHASE,
+                detail: "the server ended its reports before confirming the body".to_owned(),
+            })
         }
-    }
-}
-
-/// Places the server's read times on the client's clock.
-///
-/// A report made `elapsed` after the server began reading a body arrives at least a
-/// one-way delay later, and later still when it waits behind other traffic on the way
-/// back (a download's queue still draining, a cell's scheduler). Stamped on arrival, a
-/// late report would leave the count stuck and then jump; the earliest
-/// `arrival − elapsed` seen so far is the best estimate of when the server began, and
-/// every report is placed at that origin plus its own `elapsed`: when the server read
-/// the bytes, never after the report arrived.
-#[derive(Debug, Default)]
-struct ServerClock {
-    origin: Option<Instant>,
-}
-
-impl ServerClock {
-    /// Where a report of `elapsed` server time that arrived at `arrival` belongs.
-    fn place(&mut self, arrival: Instant, elapsed: Duration) -> Instant {
-        let candidate = arrival.checked_sub(elapsed).unwrap_or(arrival);
-        let origin = self.origin.map_or(candidate, |o| o.min(candidate));
-        self.origin = Some(origin);
-        (origin + elapsed).min(arrival)
+    };
+    tokio::select! {
+        _ = stop.cancelled() => Ok(()),
+        r = exchange => r,
     }
 }
 
@@ -299,7 +243,7 @@ async fn completion_stream(
                 len,
                 body,
                 limits.exchange(),
-                |acked| log.record(Instant::now(), confirmed + acked),
+                |acked| log.record(Instant::now(), confirmed + acked.payload),
                 |_| Ok(()),
             );
             tokio::time::timeout(limits.request + limits.stall, sent)
@@ -341,28 +285,5 @@ struct Target {
 impl Target {
     async fn open(&self) -> Result<UploadConnection> {
         UploadConnection::open(&self.url, &self.config, self.result, PHASE).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn late_reports_are_placed_when_the_server_read_their_bytes() {
-        let t0 = Instant::now();
-        let ms = Duration::from_millis;
-        let mut clock = ServerClock::default();
-        // Reports every 100 ms of server time, 20 ms on the way back...
-        assert_eq!(clock.place(t0 + ms(120), ms(100)), t0 + ms(120));
-        assert_eq!(clock.place(t0 + ms(220), ms(200)), t0 + ms(220));
-        // ... then two held 600 ms behind a draining queue, arriving together: each
-        // goes where its server time puts it, not at the arrival.
-        assert_eq!(clock.place(t0 + ms(900), ms(300)), t0 + ms(320));
-        assert_eq!(clock.place(t0 + ms(900), ms(400)), t0 + ms(420));
-        // A report faster than any before moves the origin earlier; none is placed
-        // after its own arrival.
-        assert_eq!(clock.place(t0 + ms(505), ms(500)), t0 + ms(505));
-        assert_eq!(clock.place(t0 + ms(700), ms(600)), t0 + ms(605));
     }
 }

@@ -153,17 +153,18 @@ impl UploadConnection {
     /// Sends `body` (`len` payload bytes) and reads the server's whole answer, which
     /// may begin before the body has all left (the native server's reports).
     ///
-    /// Until the answer has ended, `acknowledged` is called every [`POLL`] with the
-    /// payload bytes of this body the server's TCP has acknowledged so far (never
-    /// more than `len`, never less than before); where the platform cannot tell, it
-    /// is never called. Each piece of the answer's body goes to `answer`. Once
+    /// Until the answer has ended, `acknowledged` is called every [`POLL`] with what
+    /// the server's TCP has acknowledged of this body so far (payload never more than
+    /// `len`, never less than before); where the platform cannot tell, it
+    /// is never called. Each piece of the answer's body goes to `answer`, after a fresh
+    /// `acknowledged` where the platform tells. Once
     /// acknowledgements are known, `stall` without either moving fails the exchange.
     pub(crate) async fn send(
         &mut self,
         len: u64,
         body: Body,
         limits: ExchangeLimits,
-        mut acknowledged: impl FnMut(u64),
+        mut acknowledged: impl FnMut(Acknowledged),
         mut answer: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let phase = limits.phase;
@@ -213,6 +214,10 @@ impl UploadConnection {
                     Some(Err(e)) => return Err(Error::from_transport(phase, &self.host, &e, false)),
                     Some(Ok(frame)) => {
                         if let Some(data) = frame.data_ref() {
+                            // The acknowledgements first: the server's TCP sent them
+                            // before the answer that follows from the bytes they cover.
+                            let acked = self.acknowledged_payload(base, head, len);
+                            progress.update(acked, &mut acknowledged, limits)?;
                             progress.moved_at = Instant::now();
                             progress.known = true;
                             answer(data)?;
@@ -229,7 +234,7 @@ impl UploadConnection {
 
     /// Payload bytes of the body sent after `base` wire bytes, behind a head of
     /// `head` bytes, that the server's TCP has acknowledged.
-    fn acknowledged_payload(&self, base: u64, head: u64, len: u64) -> Option<u64> {
+    fn acknowledged_payload(&self, base: u64, head: u64, len: u64) -> Option<Acknowledged> {
         // Read the count before the queue: a write between the two reads then shows in
         // the queue only, and counts low for one poll instead of high.
         let written = self.written.load(Ordering::Acquire);
@@ -243,8 +248,21 @@ impl UploadConnection {
             .saturating_sub(queued)
             .saturating_sub(base);
         let payload = (wire as f64 / self.overhead) as u64;
-        Some(payload.saturating_sub(head).min(len))
+        Some(Acknowledged {
+            payload: payload.saturating_sub(head).min(len),
+            beyond_hole,
+        })
     }
+}
+
+/// What the server's TCP has acknowledged of a body in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Acknowledged {
+    /// Payload bytes acknowledged, selectively too: they crossed the link.
+    pub payload: u64,
+    /// Bytes of it acknowledged only selectively, waiting at the server behind a hole
+    /// for a retransmission: the server cannot read them yet.
+    pub beyond_hole: u64,
 }
 
 /// The bounds of one exchange on an [`UploadConnection`].
@@ -272,18 +290,21 @@ impl Progress {
     /// for the stall limit.
     fn update(
         &mut self,
-        acked: Option<u64>,
-        report: &mut impl FnMut(u64),
+        acked: Option<Acknowledged>,
+        report: &mut impl FnMut(Acknowledged),
         limits: ExchangeLimits,
     ) -> Result<()> {
         let now = Instant::now();
         if let Some(acked) = acked {
             self.known = true;
-            if acked > self.reported {
-                self.reported = acked;
+            if acked.payload > self.reported {
+                self.reported = acked.payload;
                 self.moved_at = now;
             }
-            report(self.reported);
+            report(Acknowledged {
+                payload: self.reported,
+                ..acked
+            });
         }
         if self.known && now.duration_since(self.moved_at) > limits.stall {
             return Err(Error::Stalled {
@@ -558,7 +579,7 @@ mod tests {
             len,
             body,
             limits,
-            |acked| seen.push((acked, server_read.load(Ordering::Acquire))),
+            |acked| seen.push((acked.payload, server_read.load(Ordering::Acquire))),
             |_| Ok(()),
         )
         .await
@@ -600,21 +621,24 @@ mod tests {
         // Nothing known (no acknowledgements on this platform, no answer yet): the
         // exchange is left to the caller's own timeout.
         tokio::time::advance(Duration::from_secs(6)).await;
-        assert!(progress.update(None, &mut |b| seen.push(b), limits).is_ok());
+        let mut push = |a: Acknowledged| seen.push(a.payload);
+        assert!(progress.update(None, &mut push, limits).is_ok());
         // A count that grows, then falls back (a receiver reneging on selective
         // acknowledgements): reported as it was at its highest.
-        for acked in [1000, 5000, 3000] {
+        let acked = |payload| {
+            Some(Acknowledged {
+                payload,
+                beyond_hole: 0,
+            })
+        };
+        for payload in [1000, 5000, 3000] {
             tokio::time::advance(Duration::from_secs(1)).await;
-            assert!(
-                progress
-                    .update(Some(acked), &mut |b| seen.push(b), limits)
-                    .is_ok()
-            );
+            assert!(progress.update(acked(payload), &mut push, limits).is_ok());
         }
-        assert_eq!(seen, [1000, 5000, 5000]);
         // Standing still for longer than the stall limit fails the exchange.
         tokio::time::advance(Duration::from_secs(5)).await;
-        let e = progress.update(Some(5000), &mut |b| seen.push(b), limits);
+        let e = progress.update(acked(5000), &mut push, limits);
+        assert_eq!(seen, [1000, 5000, 5000, 5000]);
         assert!(matches!(e, Err(Error::Stalled { .. })), "{e:?}");
     }
 
