@@ -20,6 +20,11 @@
 //! is that count times the segment size (`TCP_INFO`'s `tcpi_sacked × tcpi_snd_mss`),
 //! zero where the platform does not tell.
 //!
+//! A download is held behind the same holes on the phone's side, where no
+//! acknowledgement tells them: [`out_of_order_packets`] counts the segments that
+//! arrived beyond one (`tcpi_rcv_ooopack`, Linux 5.4 and later), and while it grows a
+//! hole is open and the bytes read so far fall short of those that crossed.
+//!
 //! This crate is the workspace's only unsafe code: one system call per platform, on a
 //! descriptor that the borrow keeps open for the call's duration.
 
@@ -39,16 +44,33 @@ pub fn selectively_acknowledged(socket: &impl AsFd) -> io::Result<u64> {
     imp::selectively_acknowledged(socket.as_fd().as_raw_fd())
 }
 
+/// Packets `socket` (a connected TCP socket) has received out of order since it
+/// opened: beyond a hole, waiting for a retransmission before the application can
+/// read them. While it grows, a hole is open. Linux 5.4 and later (`TCP_INFO`'s
+/// `tcpi_rcv_ooopack`); [`std::io::ErrorKind::Unsupported`] elsewhere.
+pub fn out_of_order_packets(socket: &impl AsFd) -> io::Result<u32> {
+    imp::out_of_order_packets(socket.as_fd().as_raw_fd())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn no_out_of_order_count() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this platform does not count out-of-order TCP packets",
+    )
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod imp {
     use std::io;
     use std::os::fd::RawFd;
 
-    /// The head of Linux's `struct tcp_info`, whose layout has not changed since
-    /// 2.6; the kernel copies only as many bytes as asked for.
+    /// Linux's `struct tcp_info` up to `tcpi_rcv_ooopack` (Linux 5.4). Fields are
+    /// only ever appended to it, and the kernel copies as many bytes as it has and the
+    /// caller asked for: a field is known when the copy reaches its end.
     #[repr(C)]
     #[derive(Default)]
-    struct TcpInfoHead {
+    struct TcpInfo {
         state: u8,
         ca_state: u8,
         retransmits: u8,
@@ -63,12 +85,52 @@ mod imp {
         rcv_mss: u32,
         unacked: u32,
         sacked: u32,
+        lost: u32,
+        retrans: u32,
+        fackets: u32,
+        last_data_sent: u32,
+        last_ack_sent: u32,
+        last_data_recv: u32,
+        last_ack_recv: u32,
+        pmtu: u32,
+        rcv_ssthresh: u32,
+        rtt: u32,
+        rttvar: u32,
+        snd_ssthresh: u32,
+        snd_cwnd: u32,
+        advmss: u32,
+        reordering: u32,
+        rcv_rtt: u32,
+        rcv_space: u32,
+        total_retrans: u32,
+        pacing_rate: u64,
+        max_pacing_rate: u64,
+        bytes_acked: u64,
+        bytes_received: u64,
+        segs_out: u32,
+        segs_in: u32,
+        notsent_bytes: u32,
+        min_rtt: u32,
+        data_segs_in: u32,
+        data_segs_out: u32,
+        delivery_rate: u64,
+        busy_time: u64,
+        rwnd_limited: u64,
+        sndbuf_limited: u64,
+        delivered: u32,
+        delivered_ce: u32,
+        bytes_sent: u64,
+        bytes_retrans: u64,
+        dsack_dups: u32,
+        reord_seen: u32,
+        rcv_ooopack: u32,
     }
 
+    /// The socket's `TCP_INFO`, and how many of its bytes the kernel filled in.
     #[allow(unsafe_code)]
-    pub(super) fn selectively_acknowledged(fd: RawFd) -> io::Result<u64> {
-        let mut info = TcpInfoHead::default();
-        let mut len = std::mem::size_of::<TcpInfoHead>() as libc::socklen_t;
+    fn tcp_info(fd: RawFd) -> io::Result<(TcpInfo, usize)> {
+        let mut info = TcpInfo::default();
+        let mut len = std::mem::size_of::<TcpInfo>() as libc::socklen_t;
         // SAFETY: `fd` is borrowed from a live descriptor for the whole call;
         // TCP_INFO writes at most `len` bytes, the size of `info`, into it.
         let rc = unsafe {
@@ -76,17 +138,51 @@ mod imp {
                 fd,
                 libc::IPPROTO_TCP,
                 libc::TCP_INFO,
-                (&mut info as *mut TcpInfoHead).cast(),
+                (&mut info as *mut TcpInfo).cast(),
                 &mut len,
             )
         };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
-        if (len as usize) < std::mem::size_of::<TcpInfoHead>() {
+        Ok((info, len as usize))
+    }
+
+    pub(super) fn selectively_acknowledged(fd: RawFd) -> io::Result<u64> {
+        let (info, len) = tcp_info(fd)?;
+        if len < std::mem::offset_of!(TcpInfo, lost) {
             return Err(io::Error::other("short TCP_INFO"));
         }
         Ok(u64::from(info.sacked) * u64::from(info.snd_mss))
+    }
+
+    pub(super) fn out_of_order_packets(fd: RawFd) -> io::Result<u32> {
+        let (info, len) = tcp_info(fd)?;
+        if len < std::mem::size_of::<TcpInfo>() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this kernel does not count out-of-order packets (Linux 5.4 does)",
+            ));
+        }
+        Ok(info.rcv_ooopack)
+    }
+
+    #[cfg(all(test, target_env = "gnu"))]
+    #[test]
+    fn the_layout_is_the_kernels() {
+        use std::mem::offset_of;
+        assert_eq!(
+            offset_of!(TcpInfo, sacked),
+            offset_of!(libc::tcp_info, tcpi_sacked)
+        );
+        assert_eq!(
+            offset_of!(TcpInfo, bytes_retrans),
+            offset_of!(libc::tcp_info, tcpi_bytes_retrans)
+        );
+        assert_eq!(
+            offset_of!(TcpInfo, rcv_ooopack),
+            offset_of!(libc::tcp_info, tcpi_rcv_ooopack)
+        );
     }
 
     #[allow(unsafe_code)]
@@ -110,6 +206,10 @@ mod imp {
 
     pub(super) fn selectively_acknowledged(_fd: RawFd) -> io::Result<u64> {
         Ok(0)
+    }
+
+    pub(super) fn out_of_order_packets(_fd: RawFd) -> io::Result<u32> {
+        Err(super::no_out_of_order_count())
     }
 
     #[allow(unsafe_code)]
@@ -141,6 +241,10 @@ mod imp {
 
     pub(super) fn selectively_acknowledged(_fd: RawFd) -> io::Result<u64> {
         Ok(0)
+    }
+
+    pub(super) fn out_of_order_packets(_fd: RawFd) -> io::Result<u32> {
+        Err(super::no_out_of_order_count())
     }
 
     pub(super) fn unacknowledged(_fd: RawFd) -> io::Result<u64> {
@@ -201,6 +305,7 @@ mod tests {
         assert!(queued < written, "{queued} of {written}");
         // No hole on loopback: nothing is held beyond one.
         assert_eq!(selectively_acknowledged(&sender).expect("tcp_info"), 0);
+        assert_eq!(out_of_order_packets(&receiver).expect("tcp_info"), 0);
 
         // Once the receiver reads everything, every byte is acknowledged.
         receiver

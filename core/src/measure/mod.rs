@@ -7,6 +7,7 @@
 //! - [`runner`]: validates the request, runs the phases in order, emits progress,
 //!   honours cancellation and the overall timeout, and assembles the result document.
 
+mod connection;
 pub mod download;
 pub mod latency;
 pub mod receipt;
@@ -16,7 +17,6 @@ pub mod sampler;
 pub mod stats;
 pub mod transfer;
 pub mod upload;
-mod upload_connection;
 
 use serde::{Deserialize, Serialize};
 

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::upload_connection::Acknowledged;
+use super::connection::Acknowledged;
 
 /// Places the reports of one upload body.
 #[derive(Debug, Default)]

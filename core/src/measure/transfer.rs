@@ -122,6 +122,16 @@ impl StreamLog {
         *self.known.lock().unwrap_or_else(|p| p.into_inner()) = at;
     }
 
+    /// Until when the stream told its count is known ([`StreamLog::set_known_until`]),
+    /// at most `now`; `None` if it told nothing, or has finished.
+    fn told(&self, now: Instant) -> Option<Instant> {
+        if self.is_finished() {
+            return None;
+        }
+        let known = *self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.map(|at| at.min(now))
+    }
+
     /// Until when the count can be read at `now`: `None` once the stream has finished
     /// (at any time); the instant the stream told ([`StreamLog::set_known_until`]);
     /// else the time of its latest point, for nothing is known after it (the next
@@ -137,8 +147,8 @@ impl StreamLog {
         if self.is_finished() {
             return None;
         }
-        if let Some(at) = *self.known.lock().unwrap_or_else(|p| p.into_inner()) {
-            return Some(at.min(now));
+        if let Some(at) = self.told(now) {
+            return Some(at);
         }
         let points = self.points.lock().unwrap_or_else(|p| p.into_inner());
         let n = points.len();
@@ -154,7 +164,8 @@ impl StreamLog {
 /// At which instant the logs are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReadAt {
-    /// The present: every byte is counted as it arrives (downloads).
+    /// The present, or where a stream told its count is held (downloads): every byte
+    /// is counted as it is read.
     Now,
     /// The latest instant at which every stream's count is known, on the sample grid:
     /// counts come from confirmations, and after a stream's latest one its count is
@@ -166,7 +177,13 @@ impl ReadAt {
     /// The latest instant, at most `now`, at which the logs can be read.
     fn instant(self, logs: &[Arc<StreamLog>], now: Instant) -> Instant {
         match self {
-            ReadAt::Now => now,
+            // Streams that tell their count is held are read only up to where it is
+            // known.
+            ReadAt::Now => logs
+                .iter()
+                .filter_map(|l| l.told(now))
+                .min()
+                .map_or(now, |t| t.min(now)),
             ReadAt::Confirmed => logs
                 .iter()
                 .filter_map(|l| l.known_until(now))

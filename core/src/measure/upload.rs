@@ -1,7 +1,7 @@
 //! Upload: parallel POSTs of random payload, counted only as the server confirms
 //! receipt (see [`UploadAccounting`]).
 //!
-//! Every stream sends on a connection of its own ([`UploadConnection`]), whose bytes
+//! Every stream sends on a connection of its own ([`Connection`]), whose bytes
 //! acknowledged by the server's TCP the kernel tells.
 //!
 //! With streamed reports (the native server) a stream sends one body and counts what
@@ -35,9 +35,9 @@ use reqwest::{Body, Url};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::connection::{Connection, ExchangeLimits};
 use super::report_placement::ReportPlacement;
 use super::transfer::{self, Probe, ReadAt, StreamLog, TransferPlan};
-use super::upload_connection::{ExchangeLimits, UploadConnection};
 use super::{Phase, ProgressEvent, ProgressListener};
 use crate::config::MeasureConfig;
 use crate::error::{Error, Result};
@@ -210,7 +210,7 @@ async fn reported_stream(
 /// Bodies one after another on one connection, sized by `sizing`, each confirmed
 /// when the server's answer says it has read the whole of it. While a body is in
 /// flight its bytes are counted as the server's TCP acknowledges them, where the
-/// platform tells ([`UploadConnection`]); elsewhere only the answers count.
+/// platform tells ([`Connection`]); elsewhere only the answers count.
 async fn completion_stream(
     target: Target,
     share: u64,
@@ -219,7 +219,7 @@ async fn completion_stream(
     stop: CancellationToken,
     limits: Limits,
 ) -> Result<()> {
-    let mut connection: Option<UploadConnection> = None;
+    let mut connection: Option<Connection> = None;
     let mut confirmed = 0u64;
     let mut next_len = sizing.first_bytes.clamp(1, sizing.max_bytes.max(1));
     log.record(Instant::now(), 0);
@@ -283,7 +283,7 @@ struct Target {
 }
 
 impl Target {
-    async fn open(&self) -> Result<UploadConnection> {
-        UploadConnection::open(&self.url, &self.config, self.result, PHASE).await
+    async fn open(&self) -> Result<Connection> {
+        Connection::open(&self.url, &self.config, self.result, PHASE).await
     }
 }

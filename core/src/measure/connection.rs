@@ -8,7 +8,7 @@
 //! acknowledged by the server's TCP, so it crossed the link ([`ispeed_sendqueue`]);
 //! so did a byte it acknowledged selectively, beyond a hole that a retransmission
 //! has yet to fill.
-//! [`UploadConnection::send`] reports that count every [`POLL`] while a body is in
+//! [`Connection::send`] reports that count every [`POLL`] while a body is in
 //! flight; the server's answer still confirms the body as a whole.
 //!
 //! reqwest does not lend its sockets, so this module opens the connection itself, as
@@ -44,7 +44,7 @@ pub(crate) const POLL: Duration = Duration::from_millis(50);
 const TLS_RECORD_OVERHEAD: f64 = (16_384.0 + 22.0) / 16_384.0;
 
 /// One HTTP/1.1 connection for upload bodies, sent one at a time.
-pub(crate) struct UploadConnection {
+pub(crate) struct Connection {
     sender: SendRequest<Body>,
     /// A duplicate of the connection's descriptor, to read its send queue.
     socket: OwnedFd,
@@ -58,7 +58,7 @@ pub(crate) struct UploadConnection {
     result: Option<HeaderValue>,
 }
 
-impl UploadConnection {
+impl Connection {
     /// Opens a connection to `url`'s server with `config`'s interface, timeouts and
     /// roots; `result` is named on every request, as [`crate::http::client_for`] does.
     pub(crate) async fn open(
@@ -150,6 +150,85 @@ impl UploadConnection {
         self.sender.ready().await.is_ok()
     }
 
+    /// A request for this connection's resource, with the headers every request of
+    /// the measurement carries.
+    fn request(&self, method: hyper::Method) -> hyper::http::request::Builder {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(self.path.as_str())
+            .header(header::HOST, self.authority.clone())
+            .header(
+                header::USER_AGENT,
+                concat!("ispeed/", env!("CARGO_PKG_VERSION")),
+            );
+        match &self.result {
+            Some(id) => request.header(ispeed_spec::attestation::RESULT_HEADER, id.clone()),
+            None => request,
+        }
+    }
+
+    /// Asks for the resource and reads the answer's body, each piece to `data`, once
+    /// `check` has accepted its status and headers.
+    ///
+    /// Every [`POLL`], and before each piece, `out_of_order` gets the packets the
+    /// kernel has received out of order on this connection so far, where the platform
+    /// tells ([`ispeed_sendqueue::out_of_order_packets`]). No answer within
+    /// `answer_within`, or no piece for the stall limit, fails the exchange.
+    pub(crate) async fn fetch(
+        &mut self,
+        limits: ExchangeLimits,
+        answer_within: Duration,
+        check: impl FnOnce(hyper::StatusCode, &hyper::HeaderMap) -> Result<()>,
+        mut out_of_order: impl FnMut(u32),
+        mut data: impl FnMut(&[u8]),
+    ) -> Result<()> {
+        let phase = limits.phase;
+        let request = self
+            .request(hyper::Method::GET)
+            .body(Body::from(bytes::Bytes::new()))
+            .map_err(|e| Error::Protocol {
+                phase,
+                detail: format!("cannot build the download request: {e}"),
+            })?;
+        let response = tokio::time::timeout(answer_within, self.sender.send_request(request))
+            .await
+            .map_err(|_| Error::Timeout {
+                phase,
+                after: answer_within,
+            })?
+            .map_err(|e| Error::from_transport(phase, &self.host, &e, false))?;
+        check(response.status(), response.headers())?;
+        let mut frames = response.into_body();
+        let mut poll = tokio::time::interval(POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut moved_at = Instant::now();
+        loop {
+            tokio::select! {
+                frame = frames.frame() => match frame {
+                    None => return Ok(()),
+                    Some(Err(e)) => return Err(Error::from_transport(phase, &self.host, &e, false)),
+                    Some(Ok(frame)) => {
+                        if let Some(piece) = frame.data_ref() {
+                            if let Ok(n) = ispeed_sendqueue::out_of_order_packets(&self.socket) {
+                                out_of_order(n);
+                            }
+                            moved_at = Instant::now();
+                            data(piece);
+                        }
+                    }
+                },
+                _ = poll.tick() => {
+                    if let Ok(n) = ispeed_sendqueue::out_of_order_packets(&self.socket) {
+                        out_of_order(n);
+                    }
+                    if moved_at.elapsed() > limits.stall {
+                        return Err(Error::Stalled { phase, after: limits.stall });
+                    }
+                }
+            }
+        }
+    }
+
     /// Sends `body` (`len` payload bytes) and reads the server's whole answer, which
     /// may begin before the body has all left (the native server's reports).
     ///
@@ -168,21 +247,15 @@ impl UploadConnection {
         mut answer: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let phase = limits.phase;
-        let mut request = hyper::Request::post(self.path.as_str())
-            .header(header::HOST, self.authority.clone())
+        let request = self
+            .request(hyper::Method::POST)
             .header(header::CONTENT_TYPE, "application/octet-stream")
             .header(header::CONTENT_LENGTH, len)
-            .header(
-                header::USER_AGENT,
-                concat!("ispeed/", env!("CARGO_PKG_VERSION")),
-            );
-        if let Some(id) = &self.result {
-            request = request.header(ispeed_spec::attestation::RESULT_HEADER, id.clone());
-        }
-        let request = request.body(body).map_err(|e| Error::Protocol {
-            phase,
-            detail: format!("cannot build the upload request: {e}"),
-        })?;
+            .body(body)
+            .map_err(|e| Error::Protocol {
+                phase,
+                detail: format!("cannot build the upload request: {e}"),
+            })?;
         let head = head_len(&request);
         // Every byte before this body was acknowledged: the previous answer carried it.
         let base = self.written.load(Ordering::Acquire);
@@ -265,7 +338,7 @@ pub(crate) struct Acknowledged {
     pub beyond_hole: u64,
 }
 
-/// The bounds of one exchange on an [`UploadConnection`].
+/// The bounds of one exchange on an [`Connection`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ExchangeLimits {
     /// The phase, for errors.
@@ -565,7 +638,7 @@ mod tests {
     #[tokio::test]
     async fn acknowledged_bytes_are_counted_while_the_body_is_in_flight() {
         let (url, server_read) = slow_reader(4 << 20).await;
-        let mut conn = UploadConnection::open(&url, &MeasureConfig::default(), None, Phase::Upload)
+        let mut conn = Connection::open(&url, &MeasureConfig::default(), None, Phase::Upload)
             .await
             .expect("connect");
         let len = 4u64 << 20;
