@@ -1,5 +1,6 @@
-//! The connection an upload counted on completion sends its bodies on, with the bytes
-//! the server's TCP has acknowledged readable at any instant.
+//! The connection a transfer stream sends or receives on, with what its kernel knows
+//! readable at any instant: the bytes the server's TCP has acknowledged, and whether
+//! segments wait behind a hole.
 //!
 //! A LibreSpeed or Cloudflare server confirms a body only once it has read all of it.
 //! Between two answers nothing was known, and the count was a line drawn between
@@ -9,7 +10,9 @@
 //! so did a byte it acknowledged selectively, beyond a hole that a retransmission
 //! has yet to fill.
 //! [`Connection::send`] reports that count every [`POLL`] while a body is in
-//! flight; the server's answer still confirms the body as a whole.
+//! flight; the server's answer still confirms the body as a whole. The same polls
+//! tell a native upload's stream when its server's reads wait behind a hole, and
+//! [`Connection::fetch`] tells a download's stream when its own reads do.
 //!
 //! reqwest does not lend its sockets, so this module opens the connection itself, as
 //! [`crate::http`] configures reqwest's: hyper's HTTP/1.1 client over a tokio socket,

@@ -174,7 +174,7 @@ async fn reported_stream(
                 len,
                 body(len, None, stop.clone()),
                 limits.exchange(),
-                |acked| placed(&mut |p| p.acknowledged(Instant::now(), acked)),
+                |acked| placed(&mut |p| p.acknowledged(acked)),
                 |chunk| {
                     reports
                         .feed(chunk, |report| {
