@@ -12,17 +12,21 @@
 //!
 //! Where the platform tells that bytes wait behind a hole (acknowledged selectively,
 //! [`Acknowledged::beyond_hole`]), the count is *held* from the first poll that sees
-//! a hole until a report grows once none is seen. While held, reports that merely
-//! repeat the count are not taken, a report that grows is placed when the polls saw
-//! its bytes acknowledged (when they crossed the link, not when they were read), and
-//! the count is known only up to when the acknowledged bytes passed the latest
-//! report: those beyond crossed after and are still to be read. A hole still open at the end of the phase thus ends the window before it,
-//! and the bytes read after a hole count where they crossed.
+//! a hole until a report grows once none is seen: it is known only up to where the
+//! latest report before the hole was placed, reports that merely repeat the count
+//! are not taken, and reports that grow (the server reading up to a second hole) are
+//! taken without moving that instant. Once released, the bytes read after the hole
+//! are spread between the report before it and the first after it, as they crossed
+//! rather than in one step; a hole still open at the end of the phase ends the window
+//! before it.
 //!
-//! Outside holes, reports keep the server's read times: the reference server
-//! emulates its uplink by pacing its reads, behind a socket buffer its TCP fills at
-//! loopback speed, and there acknowledged bytes run seconds ahead of the link it
-//! emulates (placed by them, the native upload read 25 Mbit/s of an emulated 80).
+//! Every report keeps the server's read time. Placing held reports where their bytes
+//! were acknowledged mixed two clocks (acknowledgements' arrival, the server's reads)
+//! and made the intervals swing by 5 % where holes come every few hundred ms; placing
+//! every report there fails on the reference server, which emulates its uplink by
+//! pacing its reads behind a socket buffer its TCP fills at loopback speed
+//! (acknowledgements ran seconds ahead, and the native upload read 25 Mbit/s of an
+//! emulated 80).
 
 use std::time::Duration;
 
