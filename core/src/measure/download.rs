@@ -3,8 +3,8 @@
 //! Each stream asks for its share of the byte budget in one request, so the phase can
 //! never move more than the budget; when the stop rule fires the connections are
 //! closed, and only what was already in flight is spent beyond the measured window.
-//! Streams use connections of their own ([`Connection`]), whose kernel tells when
-//! bytes wait behind a hole ([`ReceiveHold`]).
+//! Streams use connections of their own (`Connection`), whose kernel tells when
+//! bytes wait behind a hole (`ReceiveHold`).
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! Upload: parallel POSTs of random payload, counted only as the server confirms
 //! receipt (see [`UploadAccounting`]).
 //!
-//! Every stream sends on a connection of its own ([`Connection`]), whose bytes
+//! Every stream sends on a connection of its own (`Connection`), whose bytes
 //! acknowledged by the server's TCP the kernel tells.
 //!
 //! With streamed reports (the native server) a stream sends one body and counts what
@@ -10,7 +10,7 @@
 //! that claims more (`BytesUnexplained`); bytes acknowledged into its socket buffer
 //! but never read, when the phase's end resets the connection, would be claimed. The
 //! acknowledgements only tell when bytes wait at the server behind a hole, and the
-//! count is held until the hole has filled ([`ReportPlacement`]).
+//! count is held until the hole has filled (`ReportPlacement`).
 //!
 //! With counting on completion (LibreSpeed, Cloudflare) a stream sends one body at a
 //! time, sized by [`RequestSizing`]. While a body is in flight its bytes count as the server's TCP
