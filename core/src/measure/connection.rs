@@ -201,35 +201,28 @@ impl Connection {
             })?
             .map_err(|e| Error::from_transport(phase, &self.host, &e, false))?;
         check(response.status(), response.headers())?;
-        let mut frames = response.into_body();
-        let mut poll = tokio::time::interval(POLL);
-        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut moved_at = Instant::now();
-        loop {
-            tokio::select! {
-                frame = frames.frame() => match frame {
-                    None => return Ok(()),
-                    Some(Err(e)) => return Err(Error::from_transport(phase, &self.host, &e, false)),
-                    Some(Ok(frame)) => {
-                        if let Some(piece) = frame.data_ref() {
-                            if let Ok(n) = ispeed_sendqueue::out_of_order_packets(&self.socket) {
-                                out_of_order(n);
-                            }
-                            moved_at = Instant::now();
-                            data(piece);
-                        }
-                    }
-                },
-                _ = poll.tick() => {
-                    if let Ok(n) = ispeed_sendqueue::out_of_order_packets(&self.socket) {
-                        out_of_order(n);
-                    }
-                    if moved_at.elapsed() > limits.stall {
-                        return Err(Error::Stalled { phase, after: limits.stall });
-                    }
-                }
+        let socket = &self.socket;
+        read_body(response.into_body(), phase, &self.host, |event| {
+            if let Ok(n) = ispeed_sendqueue::out_of_order_packets(socket) {
+                out_of_order(n);
             }
-        }
+            match event {
+                BodyEvent::Piece(piece) => {
+                    moved_at = Instant::now();
+                    data(piece);
+                }
+                BodyEvent::Tick if moved_at.elapsed() > limits.stall => {
+                    return Err(Error::Stalled {
+                        phase,
+                        after: limits.stall,
+                    });
+                }
+                BodyEvent::Tick => {}
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Sends `body` (`len` payload bytes) and reads the server's whole answer, which
@@ -282,30 +275,19 @@ impl Connection {
         }
         .map_err(|e| Error::from_transport(phase, &self.host, &e, false))?;
         crate::http::check_answer(response.status(), response.headers(), phase)?;
-        let mut frames = response.into_body();
-        loop {
-            tokio::select! {
-                frame = frames.frame() => match frame {
-                    None => return Ok(()),
-                    Some(Err(e)) => return Err(Error::from_transport(phase, &self.host, &e, false)),
-                    Some(Ok(frame)) => {
-                        if let Some(data) = frame.data_ref() {
-                            // The acknowledgements first: the server's TCP sent them
-                            // before the answer that follows from the bytes they cover.
-                            let acked = self.acknowledged_payload(base, head, len);
-                            progress.update(acked, &mut acknowledged, limits)?;
-                            progress.moved_at = Instant::now();
-                            progress.known = true;
-                            answer(data)?;
-                        }
-                    }
-                },
-                _ = poll.tick() => {
-                    let acked = self.acknowledged_payload(base, head, len);
-                    progress.update(acked, &mut acknowledged, limits)?;
-                }
+        read_body(response.into_body(), phase, &self.host, |event| {
+            // On a piece, the acknowledgements first: the server's TCP sent them before
+            // the answer that follows from the bytes they cover.
+            let acked = self.acknowledged_payload(base, head, len);
+            progress.update(acked, &mut acknowledged, limits)?;
+            if let BodyEvent::Piece(data) = event {
+                progress.moved_at = Instant::now();
+                progress.known = true;
+                answer(data)?;
             }
-        }
+            Ok(())
+        })
+        .await
     }
 
     /// Payload bytes of the body sent after `base` wire bytes, behind a head of
@@ -341,7 +323,41 @@ pub(crate) struct Acknowledged {
     pub beyond_hole: u64,
 }
 
-/// The bounds of one exchange on an [`Connection`].
+/// What reading an answer's body brings.
+enum BodyEvent<'a> {
+    /// A piece of the body.
+    Piece(&'a [u8]),
+    /// A [`POLL`] went by.
+    Tick,
+}
+
+/// Reads an answer's body to its end, handing `event` each piece and a tick every
+/// [`POLL`]; an error from `event` or the connection ends it.
+async fn read_body(
+    mut body: hyper::body::Incoming,
+    phase: Phase,
+    host: &str,
+    mut event: impl FnMut(BodyEvent<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut poll = tokio::time::interval(POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            frame = body.frame() => match frame {
+                None => return Ok(()),
+                Some(Err(e)) => return Err(Error::from_transport(phase, host, &e, false)),
+                Some(Ok(frame)) => {
+                    if let Some(piece) = frame.data_ref() {
+                        event(BodyEvent::Piece(piece))?;
+                    }
+                }
+            },
+            _ = poll.tick() => event(BodyEvent::Tick)?,
+        }
+    }
+}
+
+/// The bounds of one exchange on a [`Connection`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ExchangeLimits {
     /// The phase, for errors.
