@@ -46,10 +46,27 @@ pub(crate) const POLL: Duration = Duration::from_millis(50);
 /// 16,384 bytes of data and 22 of header, content type and AEAD tag.
 const TLS_RECORD_OVERHEAD: f64 = (16_384.0 + 22.0) / 16_384.0;
 
-/// One HTTP/1.1 connection for upload bodies, sent one at a time.
+/// Where a transfer stream connects and what it asks for: the resource, the
+/// measurement's settings, and the result its requests name.
+#[derive(Clone)]
+pub(crate) struct Target {
+    pub url: Url,
+    pub config: Arc<MeasureConfig>,
+    pub result: Option<uuid::Uuid>,
+}
+
+impl Target {
+    /// Opens a connection of the stream's own to the target's server.
+    pub(crate) async fn open(&self, phase: Phase) -> Result<Connection> {
+        Connection::open(&self.url, &self.config, self.result, phase).await
+    }
+}
+
+/// One HTTP/1.1 connection of a transfer stream: upload bodies sent one at a time, or
+/// one download.
 pub(crate) struct Connection {
     sender: SendRequest<Body>,
-    /// A duplicate of the connection's descriptor, to read its send queue.
+    /// A duplicate of the connection's descriptor, to read what its kernel knows.
     socket: OwnedFd,
     /// Bytes written to the socket so far.
     written: Arc<AtomicU64>,

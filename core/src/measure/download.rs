@@ -8,12 +8,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use reqwest::Url;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{Connection, ExchangeLimits};
+use super::connection::{ExchangeLimits, Target};
 use super::transfer::{self, Probe, ReadAt, StreamLog, TransferPlan};
 use super::{Phase, ProgressEvent, ProgressListener};
 use crate::config::MeasureConfig;
@@ -52,20 +51,12 @@ pub async fn measure(
     .await
 }
 
-/// What a stream asks for, and how it connects.
-#[derive(Clone)]
-struct Target {
-    url: Url,
-    config: Arc<MeasureConfig>,
-    result: Option<uuid::Uuid>,
-}
-
 /// One request for the stream's share on a connection of its own, counted as it is
 /// read, and held while bytes wait behind a hole ([`ReceiveHold`]).
 async fn stream(target: Target, log: Arc<StreamLog>, stop: CancellationToken) -> Result<()> {
     let config = &target.config;
     let exchange = async {
-        let mut connection = Connection::open(&target.url, config, target.result, PHASE).await?;
+        let mut connection = target.open(PHASE).await?;
         let received = Mutex::new(Received::default());
         let limits = ExchangeLimits {
             phase: PHASE,

@@ -13,11 +13,11 @@
 //! count is held until the hole has filled (`ReportPlacement`).
 //!
 //! With counting on completion (LibreSpeed, Cloudflare) a stream sends one body at a
-//! time, sized by [`RequestSizing`]. While a body is in flight its bytes count as the server's TCP
-//! acknowledges them, read from the kernel every 50 ms; the answer then confirms the
-//! body as a whole, and the next one leaves. Where the platform cannot tell
-//! acknowledged bytes, only the answers count. An answer that arrives before the whole
-//! body was even handed to the connection confirms nothing and fails the phase.
+//! time, sized by [`RequestSizing`]. While a body is in flight its bytes count as the
+//! server's TCP acknowledges them, read from the kernel every 50 ms; the answer then
+//! confirms the body as a whole, and the next one leaves. Where the platform cannot
+//! tell acknowledged bytes, only the answers count. An answer that arrives before the
+//! whole body was even handed to the connection confirms nothing and fails the phase.
 //!
 //! In both cases the logs are read only up to the instant by which every stream has a
 //! confirmation ([`ReadAt::Confirmed`]), so that the interpolation between two
@@ -31,11 +31,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::stream;
-use reqwest::{Body, Url};
+use reqwest::Body;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{Connection, ExchangeLimits};
+use super::connection::{Connection, ExchangeLimits, Target};
 use super::report_placement::ReportPlacement;
 use super::transfer::{self, Probe, ReadAt, StreamLog, TransferPlan};
 use super::{Phase, ProgressEvent, ProgressListener};
@@ -160,7 +160,7 @@ async fn reported_stream(
     limits: Limits,
 ) -> Result<()> {
     let exchange = async {
-        let mut connection = target.open().await?;
+        let mut connection = target.open(PHASE).await?;
         log.record(Instant::now(), 0);
         let placement = Mutex::new(ReportPlacement::default());
         let placed = |update: &mut dyn FnMut(&mut ReportPlacement)| {
@@ -232,10 +232,10 @@ async fn completion_stream(
                     if c.is_reusable().await {
                         c
                     } else {
-                        target.open().await?
+                        target.open(PHASE).await?
                     }
                 }
-                None => target.open().await?,
+                None => target.open(PHASE).await?,
             };
             let handed_over = Arc::new(AtomicBool::new(false));
             let body = body(len, Some(handed_over.clone()), stop.clone());
@@ -272,18 +272,4 @@ async fn completion_stream(
         next_len = sizing.next(len, now - sent_at);
     }
     Ok(())
-}
-
-/// Where and how a stream counted on completion opens its connections.
-#[derive(Clone)]
-struct Target {
-    url: Url,
-    config: Arc<MeasureConfig>,
-    result: Option<uuid::Uuid>,
-}
-
-impl Target {
-    async fn open(&self) -> Result<Connection> {
-        Connection::open(&self.url, &self.config, self.result, PHASE).await
-    }
 }
