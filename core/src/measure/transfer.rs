@@ -72,6 +72,14 @@ impl StreamLog {
         }
     }
 
+    /// Forgets the points after `at`: bytes counted after it moved at times the stream
+    /// cannot tell yet (read behind a hole), and a later point will place them.
+    pub fn forget_after(&self, at: Instant) {
+        let mut points = self.points.lock().unwrap_or_else(|p| p.into_inner());
+        let keep = points.partition_point(|&(t, _)| t <= at);
+        points.truncate(keep);
+    }
+
     /// Bytes moved by `at`, linearly interpolated between the points around it; the
     /// last count when `at` is past the last point, zero before the first.
     pub fn bytes_at(&self, at: Instant) -> u64 {
@@ -164,8 +172,9 @@ impl StreamLog {
 /// At which instant the logs are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReadAt {
-    /// The present, or where a stream told its count is held (downloads): every byte
-    /// is counted as it is read.
+    /// The present, or the earliest instant up to which a stream told its count is
+    /// known (downloads: their latest poll, or where a hold began): every byte is
+    /// counted as it is read.
     Now,
     /// The latest instant at which every stream's count is known, on the sample grid:
     /// counts come from confirmations, and after a stream's latest one its count is
