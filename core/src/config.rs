@@ -102,7 +102,8 @@ pub struct StabilityRule {
     /// How many consecutive intervals must agree to end the ramp.
     #[serde(default = "default_settle_intervals")]
     pub settle_intervals: u32,
-    /// The ramp is cut off after this long even if throughput is still climbing.
+    /// The ramp is cut off this long after the first byte moved, even if throughput is
+    /// still climbing.
     pub max_ramp: Duration,
     /// ... and the window's edges must lie on the line its bytes draw: the estimate
     /// (the slope between the window's first and last points) must agree within this

@@ -5,8 +5,11 @@
 //! interval. From those points the sampler
 //! - cuts off the slow-start ramp and the loss recovery that ends it: intervals are
 //!   ramp until [`StabilityRule::settle_intervals`] consecutive ones agree within
-//!   [`StabilityRule::ramp_growth`] of their mean (the first interval, which holds the
-//!   handshakes, always is), for at most [`StabilityRule::max_ramp`];
+//!   [`StabilityRule::ramp_growth`] of their mean, for at most
+//!   [`StabilityRule::max_ramp`] after the first byte moved. Intervals before it and
+//!   the first that moves bytes (it holds the handshakes) always are: an upload whose
+//!   handshakes wait behind the download's queue on a cell moves nothing for seconds,
+//!   and a window that began before it moved read a `cell-edge` uplink 8 % low;
 //! - keeps a running estimate: bytes since the end of the ramp over time since then;
 //! - calls the transfer stable when, after [`StabilityRule::min_measured`], every
 //!   estimate of the trailing [`StabilityRule::window`] lies within
@@ -153,9 +156,13 @@ impl Sampler {
         let last = self.points.len() - 1;
         let intervals = last;
         let k = self.rule.settle_intervals.max(2) as usize;
-        // Interval 0 (handshakes, first round trips) is never counted, so the newest
-        // k intervals are a candidate plateau once there are k after it.
-        if intervals > k {
+        let Some(first) = self.first_moving_interval() else {
+            return;
+        };
+        // The first interval that moves bytes (handshakes, first round trips) is never
+        // counted, so the newest k intervals are a candidate plateau once there are k
+        // after it.
+        if intervals > first + k {
             let rates: Vec<f64> = (intervals - k..intervals)
                 .map(|i| self.interval_rate(i))
                 .collect();
@@ -170,10 +177,16 @@ impl Sampler {
                 return;
             }
         }
-        if self.points[last].0 >= self.rule.max_ramp {
+        if self.points[last].0.saturating_sub(self.points[first].0) >= self.rule.max_ramp {
             self.ramp_end = Some(last);
             self.ramp_found = self.ramp_end;
         }
+    }
+
+    /// The first interval that moved bytes (it starts at the point of that index), if
+    /// any has.
+    fn first_moving_interval(&self) -> Option<usize> {
+        self.points.iter().position(|&(_, b)| b > 0).map(|i| i - 1)
     }
 
     fn estimate_at(&self, i: usize) -> Option<f64> {
@@ -288,9 +301,11 @@ impl Sampler {
     /// held back, not bytes the link failed to carry): see [`Sampler::window_end`].
     pub fn window(&self) -> Window {
         let newest = self.points.len() - 1;
+        // Without a ramp's end, everything after the first interval that moved.
+        let after_first = self.first_moving_interval().unwrap_or(0) + 1;
         let r = match self.ramp_end {
             Some(r) if r < newest => r,
-            _ if newest >= 2 => 1,
+            _ if newest > after_first => after_first,
             _ => 0,
         };
         let last = self.window_end(r);
@@ -727,6 +742,33 @@ mod tests {
         let growing: Vec<u64> = (0..16).map(|i| 10_000 * 2u64.pow(i)).collect();
         feed(&mut s, &growing);
         assert_eq!(s.window().ramp, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_ramp_starts_when_the_first_byte_moves() {
+        // Three seconds with nothing moved (the handshakes waiting behind a draining
+        // queue), a first interval, then a link that climbs for ever: cut max_ramp
+        // after the first byte moved, not at max_ramp.
+        let mut per_interval = vec![0; 12];
+        per_interval.extend((0..16).map(|i| 10_000 * 2u64.pow(i)));
+        let mut s = Sampler::new(StabilityRule::default());
+        feed(&mut s, &per_interval);
+        assert_eq!(s.window().ramp, Duration::from_secs(6));
+        // A steady link after the wait: the window starts after the first interval
+        // that moved, and none of its intervals is empty.
+        let mut per_interval = vec![0; 12];
+        per_interval.extend([20_000; 12]);
+        let mut s = Sampler::new(StabilityRule::default());
+        feed(&mut s, &per_interval);
+        let w = s.window();
+        assert!(w.ramp >= Duration::from_millis(3250), "{:?}", w.ramp);
+        assert!(w.intervals.iter().filter(|i| !i.ramp).all(|i| i.bytes > 0));
+        // Cut short before any ramp ended: still nothing from before the first byte.
+        let mut s = Sampler::new(StabilityRule::default());
+        feed(&mut s, &[0, 0, 0, 50_000, 80_000]);
+        let w = s.window();
+        assert_eq!(w.ramp, Duration::from_millis(1000));
+        assert_eq!(w.bytes, 80_000);
     }
 
     #[test]
