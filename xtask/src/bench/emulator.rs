@@ -9,17 +9,19 @@
 //! to the next packet, and an opportunity with nothing queued is lost. (Counting
 //! whole packets per opportunity instead cost a full opportunity whenever an ACK or a
 //! short segment sat ahead of a full-sized packet: 5-10 % of an upload's capacity on
-//! the cellular traces.) Both directions share one epoch, so
-//! trace time is `now - epoch`, and every delivered byte is logged in 10 ms buckets
-//! for the benchmark to find where each phase ran, TCP payload delivered a second time
-//! in another log ([`SeenSegments`]).
+//! the cellular traces.) Both directions share one epoch and one shift: trace time is
+//! `now - epoch + shift`, and [`Emulator::restart_trace_at`] moves the shift between
+//! runs so that every protocol's run number k meets the same stretch of the trace.
+//! Every delivered byte is logged in 10 ms buckets of time since the epoch for the
+//! benchmark to find where each phase ran, TCP payload delivered a second time in
+//! another log ([`SeenSegments`]).
 //!
 //! The devices are created in the caller's namespace and handed to the namespaces of
 //! client and server afterwards (`ip link set DEV netns NS`): an open TUN file keeps
 //! working when its device moves, so the emulator itself never changes namespace.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -79,6 +81,10 @@ impl DeliveryLog {
 /// A running emulator; stops its threads when dropped.
 pub struct Emulator {
     epoch: Instant,
+    /// Trace time minus time since the epoch, ms.
+    shift_ms: Arc<AtomicU64>,
+    /// The downlink trace's loop, ms: what [`Emulator::restart_trace_at`] positions in.
+    period_ms: u64,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     /// Server to client.
@@ -105,6 +111,8 @@ impl Emulator {
         let client = Arc::new(open_tun(client_if)?);
         let server = Arc::new(open_tun(server_if)?);
         let epoch = Instant::now();
+        let shift_ms = Arc::new(AtomicU64::new(0));
+        let period_ms = down.trace.period_ms();
         let stop = Arc::new(AtomicBool::new(false));
         let down_log = Arc::new(DeliveryLog::default());
         let up_log = Arc::new(DeliveryLog::default());
@@ -129,11 +137,12 @@ impl Emulator {
         {
             let stop = stop.clone();
             let drops = drops.clone();
+            let shift = shift_ms.clone();
             let name = if i == 0 { "emu-down" } else { "emu-up" };
             let handle = std::thread::Builder::new()
                 .name(name.to_owned())
                 .spawn(move || {
-                    let mut dir = Direction::new(spec, epoch);
+                    let mut dir = Direction::new(spec, epoch, shift);
                     dir.run(&from, &to, &stop, (&logs.0, &logs.1), &drops[i]);
                 })
                 .map_err(|e| format!("cannot start the emulator thread: {e}"))?;
@@ -141,6 +150,8 @@ impl Emulator {
         }
         Ok(Self {
             epoch,
+            shift_ms,
+            period_ms,
             stop,
             threads,
             down_log,
@@ -151,9 +162,26 @@ impl Emulator {
         })
     }
 
-    /// The instant trace time 0 corresponds to.
+    /// The instant the delivery logs count from.
     pub fn epoch(&self) -> Instant {
         self.epoch
+    }
+
+    /// Moves the trace so that from now on it plays from `position_ms` into its loop
+    /// (the downlink's loop; the uplink's follows the same trace time), and returns
+    /// the new shift: trace time = time since the epoch + shift. Called between runs,
+    /// while the link is idle; both directions take the new shift within
+    /// [`MAX_WAIT`], and this waits that long twice before it returns.
+    pub fn restart_trace_at(&self, position_ms: u64) -> u64 {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let trace_now = now + self.shift_ms.load(Ordering::Relaxed);
+        // The next loop's position, so trace time never runs backwards.
+        let target =
+            (trace_now / self.period_ms + 1) * self.period_ms + position_ms % self.period_ms;
+        let shift = target - now;
+        self.shift_ms.store(shift, Ordering::Relaxed);
+        std::thread::sleep(MAX_WAIT * 2);
+        shift
     }
 
     /// Packets dropped at the queue so far: (down, up).
@@ -194,14 +222,16 @@ struct Direction {
     queued_bytes: usize,
     /// The packet being served and how many of its bytes are still to go.
     in_transit: Option<(usize, Vec<u8>)>,
-    /// Index of the next opportunity since the epoch (loops × len + position).
+    /// Index of the next opportunity since trace time 0 (loops × len + position).
     next_opportunity: u64,
+    /// Trace time minus time since the epoch, ms, as the emulator sets it.
+    shift: Arc<AtomicU64>,
     /// The TCP payload delivered so far.
     seen: SeenSegments,
 }
 
 impl Direction {
-    fn new(spec: DirectionSpec, epoch: Instant) -> Self {
+    fn new(spec: DirectionSpec, epoch: Instant, shift: Arc<AtomicU64>) -> Self {
         Self {
             spec,
             epoch,
@@ -210,11 +240,12 @@ impl Direction {
             queued_bytes: 0,
             in_transit: None,
             next_opportunity: 0,
+            shift,
             seen: SeenSegments::default(),
         }
     }
 
-    /// Trace time (since the epoch) of opportunity number `n`.
+    /// Trace time of opportunity number `n`.
     fn opportunity_time(&self, n: u64) -> Duration {
         let t = &self.spec.trace;
         let per_loop = t.opportunities(0, t.period_ms());
@@ -242,15 +273,23 @@ impl Direction {
     ) {
         let mut buf = vec![0_u8; 65_536];
         let mut next_at = self.opportunity_time(0);
+        let mut shift = Duration::ZERO;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
+            let wanted = Duration::from_millis(self.shift.load(Ordering::Relaxed));
+            if wanted != shift {
+                shift = wanted;
+                self.jump_to(now.duration_since(self.epoch) + shift);
+                next_at = self.opportunity_time(self.next_opportunity);
+            }
             // Sleep in the read until the next thing due: a release or an opportunity.
             let mut wait = MAX_WAIT;
             if let Some((release, _)) = self.delay_line.front() {
                 wait = wait.min(release.saturating_duration_since(now));
             }
             if !self.queue.is_empty() || self.in_transit.is_some() {
-                wait = wait.min((self.epoch + next_at).saturating_duration_since(now));
+                let due = self.epoch + next_at.saturating_sub(shift);
+                wait = wait.min(due.saturating_duration_since(now));
             }
             match from.recv_timeout(&mut buf, wait) {
                 Ok(n) => {
@@ -276,22 +315,29 @@ impl Direction {
                 if release > now {
                     break;
                 }
-                self.serve_until(release.duration_since(self.epoch), &mut out);
+                self.serve_until(release.duration_since(self.epoch) + shift, &mut out);
                 if let Some((_, p)) = self.delay_line.pop_front()
                     && !self.enqueue(p)
                 {
                     drops.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            self.serve_until(now.duration_since(self.epoch), &mut out);
+            self.serve_until(now.duration_since(self.epoch) + shift, &mut out);
             for (at, p) in out {
                 // A full device queue on the far side is a loss, like a wire's.
                 let _ = to.send(&p);
+                let at = at.saturating_sub(shift);
                 log.add(at, p.len());
                 duplicates.add(at, self.seen.delivered(&p) as usize);
             }
             next_at = self.opportunity_time(self.next_opportunity);
         }
+    }
+
+    /// Moves to trace time `trace_now`: the next opportunity is the first after it.
+    fn jump_to(&mut self, trace_now: Duration) {
+        let ms = trace_now.as_millis() as u64;
+        self.next_opportunity = self.spec.trace.opportunities(0, ms);
     }
 
     /// Puts a packet at the queue's tail, or drops it (`false`) if it does not fit.
@@ -365,7 +411,7 @@ mod tests {
             trace: Trace::parse("1\n1\n3\n4\n").expect("valid trace"),
             queue_bytes: 10_000,
         };
-        let d = Direction::new(spec, Instant::now());
+        let d = Direction::new(spec, Instant::now(), Arc::default());
         let ms: Vec<u128> = (0..6).map(|n| d.opportunity_time(n).as_millis()).collect();
         assert_eq!(ms, vec![1, 1, 3, 4, 5, 5]);
     }
@@ -377,7 +423,7 @@ mod tests {
             trace: Trace::parse(trace).expect("valid trace"),
             queue_bytes: 100_000,
         };
-        Direction::new(spec, Instant::now())
+        Direction::new(spec, Instant::now(), Arc::default())
     }
 
     fn sizes(out: &[(Duration, Vec<u8>)]) -> Vec<(u128, usize)> {
@@ -414,6 +460,21 @@ mod tests {
         // ms 3 and 4, then the loop's next two (5 and 6); the queue is empty after.
         assert_eq!(sizes(&out), vec![(3, 1500), (4, 1500), (5, 1500)]);
         assert!(d.queue.is_empty() && d.in_transit.is_none());
+    }
+
+    #[test]
+    fn a_jump_serves_the_trace_from_the_new_time_on() {
+        // A 4 ms loop with opportunities at ms 1, 3 and 4: trace time 9 is ms 1 of the
+        // third loop, so the next opportunities are at 11 and 12.
+        let mut d = direction("1\n3\n4\n");
+        d.jump_to(Duration::from_millis(9));
+        assert_eq!(d.opportunity_time(d.next_opportunity).as_millis(), 11);
+        for _ in 0..3 {
+            assert!(d.enqueue(vec![0; 1500]));
+        }
+        let mut out = Vec::new();
+        d.serve_until(Duration::from_millis(13), &mut out);
+        assert_eq!(sizes(&out), vec![(11, 1500), (12, 1500), (13, 1500)]);
     }
 
     #[test]
