@@ -174,11 +174,8 @@ impl Emulator {
     /// [`MAX_WAIT`], and this waits that long twice before it returns.
     pub fn restart_trace_at(&self, position_ms: u64) -> u64 {
         let now = self.epoch.elapsed().as_millis() as u64;
-        let trace_now = now + self.shift_ms.load(Ordering::Relaxed);
-        // The next loop's position, so trace time never runs backwards.
-        let target =
-            (trace_now / self.period_ms + 1) * self.period_ms + position_ms % self.period_ms;
-        let shift = target - now;
+        let old = self.shift_ms.load(Ordering::Relaxed);
+        let shift = shift_to(now, old, self.period_ms, position_ms);
         self.shift_ms.store(shift, Ordering::Relaxed);
         std::thread::sleep(MAX_WAIT * 2);
         shift
@@ -210,6 +207,15 @@ fn open_tun(name: &str) -> Result<tun::Device, String> {
         p.ensure_root_privileges(false);
     });
     tun::create(&config).map_err(|e| format!("cannot create TUN device {name}: {e}"))
+}
+
+/// The shift that puts trace time at `position_ms` into a loop of `period_ms` at
+/// `now_ms` since the epoch, in the loop after the one `old_shift` has reached, so
+/// that trace time never runs backwards.
+fn shift_to(now_ms: u64, old_shift: u64, period_ms: u64, position_ms: u64) -> u64 {
+    let trace_now = now_ms + old_shift;
+    let target = (trace_now / period_ms + 1) * period_ms + position_ms % period_ms;
+    target - now_ms
 }
 
 /// The state of one direction: delay line, queue, and position in the trace.
@@ -475,6 +481,20 @@ mod tests {
         let mut out = Vec::new();
         d.serve_until(Duration::from_millis(13), &mut out);
         assert_eq!(sizes(&out), vec![(11, 1500), (12, 1500), (13, 1500)]);
+    }
+
+    #[test]
+    fn a_restart_puts_the_trace_at_its_position_in_the_next_loop() {
+        // A 60 s loop, 25 s into the run with no shift: trace time 25 s. Position 20 s
+        // is next reached at 80 s of trace time, so the shift is 55 s.
+        assert_eq!(shift_to(25_000, 0, 60_000, 20_000), 55_000);
+        // Again 10 s later: trace time 90 s; position 40 s of the next loop is 160 s.
+        assert_eq!(shift_to(35_000, 55_000, 60_000, 40_000), 125_000);
+        // Positions past the loop wrap; trace time never runs backwards.
+        assert_eq!(shift_to(1_000, 0, 6_000, 7_000), 6_000);
+        for (now, old, position) in [(0, 0, 0), (59_999, 1, 59_999), (5, 123_456, 3)] {
+            assert!(now + shift_to(now, old, 60_000, position) > now + old);
+        }
     }
 
     #[test]
