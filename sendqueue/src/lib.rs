@@ -21,9 +21,10 @@
 //! zero where the platform does not tell.
 //!
 //! A download is held behind the same holes on the phone's side, where no
-//! acknowledgement tells them: [`out_of_order_packets`] counts the segments that
-//! arrived beyond one (`tcpi_rcv_ooopack`, Linux 5.4 and later), and while it grows a
-//! hole is open and the bytes read so far fall short of those that crossed.
+//! acknowledgement tells them: [`out_of_order_received`] counts what arrived beyond
+//! one (Linux 5.4 and later: segments, `tcpi_rcv_ooopack`; Apple platforms: bytes,
+//! `TCP_CONNECTION_INFO`'s `tcpi_rxoutoforderbytes`), and while it grows a hole is open
+//! and the bytes read so far fall short of those that crossed.
 //!
 //! This crate is the workspace's only unsafe code: one system call per platform, on a
 //! descriptor that the borrow keeps open for the call's duration.
@@ -44,15 +45,17 @@ pub fn selectively_acknowledged(socket: &impl AsFd) -> io::Result<u64> {
     imp::selectively_acknowledged(socket.as_fd().as_raw_fd())
 }
 
-/// Packets `socket` (a connected TCP socket) has received out of order since it
+/// How much `socket` (a connected TCP socket) has received out of order since it
 /// opened: beyond a hole, waiting for a retransmission before the application can
-/// read them. While it grows, a hole is open. Linux 5.4 and later (`TCP_INFO`'s
-/// `tcpi_rcv_ooopack`); [`std::io::ErrorKind::Unsupported`] elsewhere.
-pub fn out_of_order_packets(socket: &impl AsFd) -> io::Result<u32> {
-    imp::out_of_order_packets(socket.as_fd().as_raw_fd())
+/// read it. Only its growth means anything: while it grows, a hole is open. The unit
+/// is the platform's: segments on Linux 5.4 and later (`TCP_INFO`'s
+/// `tcpi_rcv_ooopack`), bytes on Apple platforms (`TCP_CONNECTION_INFO`'s
+/// `tcpi_rxoutoforderbytes`); [`std::io::ErrorKind::Unsupported`] elsewhere.
+pub fn out_of_order_received(socket: &impl AsFd) -> io::Result<u64> {
+    imp::out_of_order_received(socket.as_fd().as_raw_fd())
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
 fn no_out_of_order_count() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
@@ -156,7 +159,7 @@ mod imp {
         Ok(u64::from(info.sacked) * u64::from(info.snd_mss))
     }
 
-    pub(super) fn out_of_order_packets(fd: RawFd) -> io::Result<u32> {
+    pub(super) fn out_of_order_received(fd: RawFd) -> io::Result<u64> {
         let (info, len) = tcp_info(fd)?;
         if len < std::mem::size_of::<TcpInfo>() {
             return Err(io::Error::new(
@@ -164,7 +167,7 @@ mod imp {
                 "this kernel does not count out-of-order packets (Linux 5.4 does)",
             ));
         }
-        Ok(info.rcv_ooopack)
+        Ok(u64::from(info.rcv_ooopack))
     }
 
     #[cfg(all(test, target_env = "gnu"))]
@@ -208,8 +211,41 @@ mod imp {
         Ok(0)
     }
 
-    pub(super) fn out_of_order_packets(_fd: RawFd) -> io::Result<u32> {
-        Err(super::no_out_of_order_count())
+    /// `tcpi_rxoutoforderbytes` of the socket's `TCP_CONNECTION_INFO`: XNU's
+    /// `tcp_reass` adds every segment that arrives with a sequence number other than
+    /// the next expected one (while `net.statistics`, on by default, collects).
+    #[allow(unsafe_code)]
+    pub(super) fn out_of_order_received(fd: RawFd) -> io::Result<u64> {
+        type Info = libc::tcp_connection_info;
+        let mut info = std::mem::MaybeUninit::<Info>::zeroed();
+        let mut len = std::mem::size_of::<Info>() as libc::socklen_t;
+        // SAFETY: `fd` is borrowed from a live descriptor for the whole call;
+        // TCP_CONNECTION_INFO writes at most `len` bytes, the size of `info`, into it.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_CONNECTION_INFO,
+                info.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let filled = len as usize;
+        let end = std::mem::offset_of!(Info, tcpi_rxoutoforderbytes) + std::mem::size_of::<u64>();
+        if filled < end {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this system does not count out-of-order bytes",
+            ));
+        }
+        // SAFETY: `info` started zeroed and the kernel wrote plain integers over it;
+        // every field of the struct is an integer or padding, for which any bytes are
+        // a value.
+        let info = unsafe { info.assume_init() };
+        Ok(info.tcpi_rxoutoforderbytes)
     }
 
     #[allow(unsafe_code)]
@@ -243,7 +279,7 @@ mod imp {
         Ok(0)
     }
 
-    pub(super) fn out_of_order_packets(_fd: RawFd) -> io::Result<u32> {
+    pub(super) fn out_of_order_received(_fd: RawFd) -> io::Result<u64> {
         Err(super::no_out_of_order_count())
     }
 
@@ -305,7 +341,7 @@ mod tests {
         assert!(queued < written, "{queued} of {written}");
         // No hole on loopback: nothing is held beyond one.
         assert_eq!(selectively_acknowledged(&sender).expect("tcp_info"), 0);
-        assert_eq!(out_of_order_packets(&receiver).expect("tcp_info"), 0);
+        assert_eq!(out_of_order_received(&receiver).expect("tcp_info"), 0);
 
         // Once the receiver reads everything, every byte is acknowledged.
         receiver

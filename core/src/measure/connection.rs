@@ -190,16 +190,17 @@ impl Connection {
     /// Asks for the resource and reads the answer's body, each piece to `data`, once
     /// `check` has accepted its status and headers.
     ///
-    /// Every [`POLL`], and before each piece, `out_of_order` gets the packets the
-    /// kernel has received out of order on this connection so far, where the platform
-    /// tells ([`ispeed_sendqueue::out_of_order_packets`]). No answer within
+    /// Every [`POLL`], and before each piece, `out_of_order` gets how much the kernel
+    /// has received out of order on this connection so far, where the platform tells
+    /// ([`ispeed_sendqueue::out_of_order_received`]: segments on Linux, bytes on
+    /// Apple's systems). No answer within
     /// `answer_within`, or no piece for the stall limit, fails the exchange.
     pub(crate) async fn fetch(
         &mut self,
         limits: ExchangeLimits,
         answer_within: Duration,
         check: impl FnOnce(hyper::StatusCode, &hyper::HeaderMap) -> Result<()>,
-        mut out_of_order: impl FnMut(u32),
+        mut out_of_order: impl FnMut(u64),
         mut data: impl FnMut(&[u8]),
     ) -> Result<()> {
         let phase = limits.phase;
@@ -221,7 +222,7 @@ impl Connection {
         let mut moved_at = Instant::now();
         let socket = &self.socket;
         read_body(response.into_body(), phase, &self.host, |event| {
-            if let Ok(n) = ispeed_sendqueue::out_of_order_packets(socket) {
+            if let Ok(n) = ispeed_sendqueue::out_of_order_received(socket) {
                 out_of_order(n);
             }
             match event {

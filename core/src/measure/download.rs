@@ -121,8 +121,8 @@ struct Received {
 /// phase's budget runs out takes every byte behind it out of the window (a native
 /// download on `cell-edge` read 3.09 Mbit/s of the 3.36 the link had delivered).
 ///
-/// From the first poll at which the kernel's count of packets received out of order
-/// has grown, the count is known only up to the poll before: what is read after it
+/// From the first poll at which the kernel's count of what it received out of order
+/// (segments on Linux, bytes on Apple's systems) has grown, the count is known only up to the poll before: what is read after it
 /// (up to the hole, then up to a second one) is not placed in time, for it crossed
 /// before it could be read. The hold ends once that count has stood still for
 /// [`QUIET`] and more has been read since it last grew; the bytes read in between are
@@ -134,7 +134,7 @@ struct Received {
 #[derive(Debug, Default)]
 struct ReceiveHold {
     /// The latest poll: when, the out-of-order count, the bytes read.
-    latest: Option<(Instant, u32, u64)>,
+    latest: Option<(Instant, u64, u64)>,
     /// While held: the poll before the hole opened.
     held: Option<Instant>,
     /// The latest poll at which the out-of-order count grew, and the bytes read then.
@@ -156,9 +156,10 @@ enum HoldChange {
 const QUIET: Duration = POLL.saturating_mul(2);
 
 impl ReceiveHold {
-    /// Takes a poll at `at`: `out_of_order` packets received out of order so far,
-    /// `read` bytes read so far.
-    fn poll(&mut self, at: Instant, out_of_order: u32, read: u64) -> Option<HoldChange> {
+    /// Takes a poll at `at`: `out_of_order`, how much was received out of order so
+    /// far (in the platform's unit; only its growth counts), and `read`, the bytes
+    /// read so far.
+    fn poll(&mut self, at: Instant, out_of_order: u64, read: u64) -> Option<HoldChange> {
         let latest = self.latest.replace((at, out_of_order, read));
         let grew = latest.is_some_and(|(_, o, _)| out_of_order > o);
         if grew {
