@@ -55,6 +55,39 @@ pub fn out_of_order_received(socket: &impl AsFd) -> io::Result<u64> {
     imp::out_of_order_received(socket.as_fd().as_raw_fd())
 }
 
+/// Reads the TCP-level socket option `name` of `fd` into `value`, and returns how many
+/// of its bytes the kernel filled in (a struct that grew across kernel versions is
+/// copied only as far as both sides know it).
+///
+/// # Safety
+///
+/// `fd` must stay open for the call, and every byte pattern must be a valid `T` (a
+/// struct of integers): the kernel writes whatever it has over `value`.
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+#[allow(unsafe_code)]
+unsafe fn tcp_option<T>(
+    fd: std::os::fd::RawFd,
+    name: libc::c_int,
+    value: &mut T,
+) -> io::Result<usize> {
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: the caller keeps `fd` open and lets any bytes be a `T`; the option writes
+    // at most `len` bytes, the size of `value`, into it.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            name,
+            (value as *mut T).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(len as usize)
+}
+
 #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
 fn no_out_of_order_count() -> io::Error {
     io::Error::new(
@@ -133,22 +166,10 @@ mod imp {
     #[allow(unsafe_code)]
     fn tcp_info(fd: RawFd) -> io::Result<(TcpInfo, usize)> {
         let mut info = TcpInfo::default();
-        let mut len = std::mem::size_of::<TcpInfo>() as libc::socklen_t;
-        // SAFETY: `fd` is borrowed from a live descriptor for the whole call;
-        // TCP_INFO writes at most `len` bytes, the size of `info`, into it.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::IPPROTO_TCP,
-                libc::TCP_INFO,
-                (&mut info as *mut TcpInfo).cast(),
-                &mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok((info, len as usize))
+        // SAFETY: `fd` is borrowed from a live descriptor for the whole call, and
+        // `TcpInfo` holds integers only.
+        let len = unsafe { super::tcp_option(fd, libc::TCP_INFO, &mut info)? };
+        Ok((info, len))
     }
 
     pub(super) fn selectively_acknowledged(fd: RawFd) -> io::Result<u64> {
@@ -217,34 +238,19 @@ mod imp {
     #[allow(unsafe_code)]
     pub(super) fn out_of_order_received(fd: RawFd) -> io::Result<u64> {
         type Info = libc::tcp_connection_info;
-        let mut info = std::mem::MaybeUninit::<Info>::zeroed();
-        let mut len = std::mem::size_of::<Info>() as libc::socklen_t;
-        // SAFETY: `fd` is borrowed from a live descriptor for the whole call;
-        // TCP_CONNECTION_INFO writes at most `len` bytes, the size of `info`, into it.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::IPPROTO_TCP,
-                libc::TCP_CONNECTION_INFO,
-                info.as_mut_ptr().cast(),
-                &mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let filled = len as usize;
+        // SAFETY: every field of the struct is an integer or padding, for which zero
+        // bytes are a value.
+        let mut info: Info = unsafe { std::mem::zeroed() };
+        // SAFETY: `fd` is borrowed from a live descriptor for the whole call, and any
+        // bytes are an `Info`.
+        let len = unsafe { super::tcp_option(fd, libc::TCP_CONNECTION_INFO, &mut info)? };
         let end = std::mem::offset_of!(Info, tcpi_rxoutoforderbytes) + std::mem::size_of::<u64>();
-        if filled < end {
+        if len < end {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "this system does not count out-of-order bytes",
             ));
         }
-        // SAFETY: `info` started zeroed and the kernel wrote plain integers over it;
-        // every field of the struct is an integer or padding, for which any bytes are
-        // a value.
-        let info = unsafe { info.assume_init() };
         Ok(info.tcpi_rxoutoforderbytes)
     }
 
