@@ -193,8 +193,8 @@ impl Connection {
     /// Every [`POLL`], and before each piece, `out_of_order` gets how much the kernel
     /// has received out of order on this connection so far, where the platform tells
     /// ([`ispeed_sendqueue::out_of_order_received`]: segments on Linux, bytes on
-    /// Apple's systems). No answer within
-    /// `answer_within`, or no piece for the stall limit, fails the exchange.
+    /// Apple's systems). No answer within `answer_within`, or no piece for the stall
+    /// limit, fails the exchange.
     pub(crate) async fn fetch(
         &mut self,
         limits: ExchangeLimits,

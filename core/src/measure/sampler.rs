@@ -184,9 +184,12 @@ impl Sampler {
     }
 
     /// The first interval that moved bytes (it starts at the point of that index), if
-    /// any has.
+    /// any has. Point 0 is the origin, with nothing moved.
     fn first_moving_interval(&self) -> Option<usize> {
-        self.points.iter().position(|&(_, b)| b > 0).map(|i| i - 1)
+        self.points
+            .iter()
+            .position(|&(_, b)| b > 0)
+            .map(|i| i.saturating_sub(1))
     }
 
     fn estimate_at(&self, i: usize) -> Option<f64> {
