@@ -401,6 +401,13 @@ async fn a_signed_measurement_counts_and_every_forgery_is_refused_with_its_reaso
         match sent {
             Ok(resp) => {
                 assert_eq!(resp.status().as_u16(), 413, "{what}");
+                // The unread rest of the body spoils the connection: the answer
+                // closes it, so the client's next request takes a fresh one.
+                assert_eq!(
+                    resp.headers().get("connection").map(|v| v.as_bytes()),
+                    Some(&b"close"[..]),
+                    "{what}"
+                );
                 let e: ErrorBody =
                     serde_json::from_slice(&resp.bytes().await.expect("body")).expect("error body");
                 assert_eq!(e.code, Some(RejectCode::TooLarge));

@@ -86,7 +86,15 @@ pub async fn post_result(
     let body = match body {
         Ok(body) => body,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return rejected(Rejection::too_large());
+            // The rest of the body stays unread, so this connection cannot carry
+            // another request: say so, or a client may pool it and lose its next
+            // request to the reset (RFC 9110, section 15.5.14).
+            let mut resp = rejected(Rejection::too_large());
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return resp;
         }
         Err(e) => {
             return error(
