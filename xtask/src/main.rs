@@ -17,6 +17,8 @@ mod bench;
 mod ci;
 mod collector_bench;
 mod fuzz;
+#[cfg(test)]
+mod phone_targets;
 mod soak;
 mod strings;
 
