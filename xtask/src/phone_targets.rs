@@ -9,7 +9,6 @@
 //! graph long before a phone build would fail on it.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use crate::util::{self, Result};
 
@@ -28,28 +27,18 @@ const DESKTOP_ONLY: [&str; 2] = ["if_addrs", "sysinfo"];
 /// The crates `ispeed-core` depends on (normal dependencies, by library name) when
 /// built for `target`, as Cargo resolves the workspace for that target.
 fn core_dependencies(target: &str) -> Result<BTreeSet<String>> {
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .current_dir(util::workspace_root())
-        .args([
-            "metadata",
-            "--quiet",
-            "--offline",
-            "--locked",
-            "--format-version",
-            "1",
-            "--filter-platform",
-            target,
-        ])
-        .output()
-        .map_err(|e| format!("cargo metadata: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo metadata --filter-platform {target}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
+    let out = util::output(util::cargo().args([
+        "metadata",
+        "--quiet",
+        "--offline",
+        "--locked",
+        "--format-version",
+        "1",
+        "--filter-platform",
+        target,
+    ]))?;
+    let meta: serde_json::Value =
+        serde_json::from_str(&out).map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
     let core_id = meta["packages"]
         .as_array()
         .and_then(|p| p.iter().find(|p| p["name"] == "ispeed-core"))
