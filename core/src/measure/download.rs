@@ -124,13 +124,13 @@ struct Received {
 /// From the first poll at which the kernel's count of what it received out of order
 /// (segments on Linux, bytes on Apple's systems) has grown, the count is known only up
 /// to the poll before: what is read after it (up to the hole, then up to a second
-/// one) is not placed in time, for it crossed before it could be read. The hold ends once that count has stood still for
-/// [`QUIET`] and more has been read since it last grew; the bytes read in between are
-/// then spread over the hole, as they crossed. Placed where they were read instead, on
-/// a 50 Mbit/s link with a 50 ms queue every sample inside a hole read low and the
-/// 250 ms intervals swung between 26 and 70 Mbit/s; released at the first poll
-/// without growth (polls come with every piece read), a hold ended between the
-/// retransmissions of one loss.
+/// one) is not placed in time, for it crossed before it could be read. The hold ends
+/// once that count has stood still for [`QUIET`] and more has been read since it last
+/// grew; the bytes read in between are then spread over the hole, as they crossed.
+/// Placed where they were read instead, on a 50 Mbit/s link with a 50 ms queue every
+/// sample inside a hole read low and the 250 ms intervals swung between 26 and 70
+/// Mbit/s; released at the first poll without growth (polls come with every piece
+/// read), a hold ended between the retransmissions of one loss.
 #[derive(Debug, Default)]
 struct ReceiveHold {
     /// The latest poll: when, the out-of-order count, the bytes read.
